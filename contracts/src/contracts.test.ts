@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  InvalidSubjectTokenError,
+  newEventId,
+  parseEvent,
+  reportSubject,
+  ReportSubmitted,
+  SubmitReport,
+  trialReportsFilter,
+} from './index.js';
+
+const body = {
+  requestId: '0b7e4b1e-9a43-4c1e-8f5e-3f1d2b6a9c01',
+  trialId: 'TRIAL-1',
+  patientId: 'P_001',
+  questionnaire: { id: 'PHQ-9', version: '1' },
+  answers: [{ itemId: 'q1', value: 2 }],
+  completedAt: '2026-01-31T09:00:00.000Z',
+};
+
+const event = {
+  id: newEventId(),
+  type: 'ReportSubmitted',
+  version: 1,
+  occurredAt: body.completedAt,
+  recordedAt: '2026-01-31T09:00:01.000Z',
+  source: 'epro-api',
+  actor: { id: 'P_001', role: 'patient' },
+  correlationId: body.requestId,
+  causationId: body.requestId,
+  data: body,
+};
+
+describe('subjects', () => {
+  it('builds one subject per patient diary', () => {
+    expect(reportSubject('TRIAL-1', 'P_001')).toBe('reports.TRIAL-1.P_001');
+    expect(trialReportsFilter('T')).toBe('reports.T.*');
+  });
+
+  it.each(['a.b', '*', '>', 'a b', '', 'x'.repeat(65), 'é'])('refuses token %j', (bad) => {
+    expect(() => reportSubject(bad, 'p')).toThrow(InvalidSubjectTokenError);
+    expect(() => reportSubject('t', bad)).toThrow(/patientId/);
+  });
+});
+
+describe('event ids', () => {
+  it('are UUID v7 and time-ordered', () => {
+    const a = newEventId();
+    const b = newEventId();
+    expect(a[14]).toBe('7');
+    expect(a < b).toBe(true);
+  });
+});
+
+describe('SubmitReport', () => {
+  it('accepts a valid body', () => {
+    expect(SubmitReport.parse(body)).toEqual(body);
+  });
+
+  it('names every failing field', () => {
+    const r = SubmitReport.safeParse({
+      ...body,
+      requestId: 'nope',
+      answers: [],
+      completedAt: '2026-01-31T09:00:00+02:00',
+      extra: 1,
+    });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.') || i.code);
+    expect(paths).toEqual(expect.arrayContaining(['requestId', 'answers', 'completedAt']));
+    expect(r.error!.issues.some((i) => i.code === 'unrecognized_keys')).toBe(true);
+  });
+
+  it('bounds the number of answers', () => {
+    const answers = Array.from({ length: 501 }, (_, i) => ({ itemId: `q${i}`, value: i }));
+    expect(SubmitReport.safeParse({ ...body, answers }).success).toBe(false);
+  });
+});
+
+describe('parseEvent', () => {
+  it('returns the typed event', () => {
+    const r = parseEvent(new TextEncoder().encode(JSON.stringify(event)));
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.event.type).toBe('ReportSubmitted');
+      expect(r.event.data.patientId).toBe('P_001');
+    }
+    expect(ReportSubmitted.safeParse(event).success).toBe(true);
+  });
+
+  it('reports non-JSON', () => {
+    const r = parseEvent('{oops');
+    expect(r).toMatchObject({ ok: false, error: { kind: 'json' } });
+  });
+
+  it('reports a non-envelope with its fields', () => {
+    const r = parseEvent({ type: 'ReportSubmitted' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.kind).toBe('envelope');
+      expect(r.error.issues.map((i) => i.path)).toContain('id');
+    }
+  });
+
+  it('reports an unknown type or a future version', () => {
+    expect(parseEvent({ ...event, type: 'Nope' })).toMatchObject({
+      ok: false,
+      error: { kind: 'unknown-type' },
+    });
+    expect(parseEvent({ ...event, version: 2 })).toMatchObject({
+      ok: false,
+      error: { kind: 'unknown-type' },
+    });
+  });
+
+  it('reports invalid data of a known type with the failing path', () => {
+    const r = parseEvent({ ...event, data: { ...body, trialId: 'a.b' } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.kind).toBe('data');
+      expect(r.error.issues.map((i) => i.path)).toContain('data.trialId');
+    }
+  });
+});

@@ -1,0 +1,26 @@
+export { Actor, EventId, MAX_TOKEN_LENGTH, SubjectToken, UtcInstant } from './ids.js';
+export { AnyEnvelope, EnvelopeFields, eventSchema } from './envelope.js';
+export {
+  Answer,
+  MAX_ANSWERS,
+  ReportSubmitted,
+  ReportSubmittedData,
+} from './events/report-submitted.js';
+export { SubmitReport } from './commands/submit-report.js';
+export {
+  InvalidSubjectTokenError,
+  reportSubject,
+  Streams,
+  trialReportsFilter,
+} from './subjects.js';
+export {
+  CohortEvent,
+  fieldIssues,
+  parseEvent,
+  ReportsEvent,
+  type FieldIssue,
+  type ParseError,
+  type ParseErrorKind,
+  type ParseResult,
+} from './parse.js';
+export { newEventId } from './event-id.js';

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { AnyEnvelope } from './envelope.js';
+import { ReportSubmitted } from './events/report-submitted.js';
+
+/** Every event a consumer of `REPORTS` may receive, at its latest version. */
+export const ReportsEvent = z.discriminatedUnion('type', [ReportSubmitted]);
+export type ReportsEvent = z.infer<typeof ReportsEvent>;
+
+/** Every event Cohort knows, at its latest version. */
+export const CohortEvent = ReportsEvent;
+export type CohortEvent = z.infer<typeof CohortEvent>;
+
+/** One failing field: `path` is dotted (`data.answers.0.itemId`), `message` is human-readable. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Why a payload is not an event:
+ * - `json`: not JSON at all;
+ * - `envelope`: JSON, but not an envelope;
+ * - `unknown-type`: an envelope whose type/version this build does not know;
+ * - `data`: a known type whose data does not match its schema.
+ */
+export type ParseErrorKind = 'json' | 'envelope' | 'unknown-type' | 'data';
+
+export interface ParseError {
+  kind: ParseErrorKind;
+  message: string;
+  issues: FieldIssue[];
+}
+
+export type ParseResult<E> = { ok: true; event: E } | { ok: false; error: ParseError };
+
+/** Flattens zod issues to `{ path, message }` pairs for error responses and logs. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((i) => ({
+    path: i.path.map(String).join('.'),
+    message: i.message,
+  }));
+}
+
+const knownTypes = new Map<string, number>(
+  ReportsEvent.options.map((o) => [o.shape.type.value, o.shape.version.value]),
+);
+
+/**
+ * Parses a stored event (bytes, text or an already-decoded value) into the typed union.
+ * Never throws: a consumer terminates what returns `ok: false`.
+ */
+export function parseEvent(input: Uint8Array | string | unknown): ParseResult<CohortEvent> {
+  let value: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      return {
+        ok: false,
+        error: { kind: 'json', message: `not JSON: ${(e as Error).message}`, issues: [] },
+      };
+    }
+  }
+  const envelope = AnyEnvelope.safeParse(value);
+  if (!envelope.success) {
+    const issues = fieldIssues(envelope.error);
+    return { ok: false, error: { kind: 'envelope', message: 'not an event envelope', issues } };
+  }
+  const { type, version } = envelope.data;
+  const latest = knownTypes.get(type);
+  if (latest === undefined || version > latest) {
+    return {
+      ok: false,
+      error: {
+        kind: 'unknown-type',
+        message: `unknown event ${type} v${version}`,
+        issues: [{ path: 'type', message: `unknown event ${type} v${version}` }],
+      },
+    };
+  }
+  const parsed = CohortEvent.safeParse(value);
+  if (!parsed.success) {
+    const issues = fieldIssues(parsed.error);
+    return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
+  }
+  return { ok: true, event: parsed.data };
+}

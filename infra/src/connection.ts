@@ -1,0 +1,83 @@
+import { connect as natsConnect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** Wait between reconnect attempts: short, so a restarted server is found within a second. */
+const RECONNECT_WAIT_MS = 500;
+
+export interface ConnectOptions {
+  /** One URL or a comma-separated list (`NATS_URL`). */
+  servers?: string;
+  /** Shown in the server's connection list (`nats server report connections`). */
+  name: string;
+  /** Optional credentials: user/password or token. */
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** Keep trying at start until the server answers, instead of failing at once. */
+  waitOnFirstConnect?: boolean;
+}
+
+/**
+ * A NATS connection that tracks whether it is connected right now, so callers on the hot path
+ * can fail fast (503) instead of queueing requests behind a reconnect.
+ */
+export interface Connection {
+  readonly nc: NatsConnection;
+  /** True between a successful (re)connect and the next disconnect. */
+  isConnected(): boolean;
+  /** Drains subscriptions and pending publishes, then closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Connects with a named connection that reconnects forever and skips per-call async stack
+ * traces (about a third of the client's CPU per publish on this hardware).
+ */
+export async function connect(opts: ConnectOptions): Promise<Connection> {
+  const servers = (opts.servers ?? DEFAULT_NATS_URL).split(',').map((s) => s.trim());
+  const nc = await natsConnect({
+    servers,
+    name: opts.name,
+    user: opts.user,
+    pass: opts.pass,
+    token: opts.token,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
+    noAsyncTraces: true,
+  });
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false;
+      else if (s.type === 'reconnect') connected = true;
+    }
+  })();
+  void nc.closed().then(() => {
+    connected = false;
+  });
+  return {
+    nc,
+    isConnected: () => connected && !nc.isClosed() && !nc.isDraining(),
+    drain: async () => {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}
+
+/** Reads `NATS_URL`, `NATS_USER`, `NATS_PASSWORD`, `NATS_TOKEN` from the environment. */
+export function natsOptionsFromEnv(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectOptions {
+  return {
+    name,
+    servers: env.NATS_URL ?? DEFAULT_NATS_URL,
+    user: env.NATS_USER,
+    pass: env.NATS_PASSWORD,
+    token: env.NATS_TOKEN,
+    waitOnFirstConnect: true,
+  };
+}

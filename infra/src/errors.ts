@@ -1,0 +1,93 @@
+/**
+ * Why a publish did not store the message. `retryable` errors mean "try again later with the
+ * same Nats-Msg-Id" (HTTP 503); the message may or may not have been stored, and dedup makes the
+ * retry safe.
+ */
+export abstract class PublishError extends Error {
+  abstract readonly retryable: boolean;
+}
+
+/** The client is not connected to any server right now. */
+export class NotConnectedError extends PublishError {
+  override readonly name = 'NotConnectedError';
+  readonly retryable = true;
+  constructor() {
+    super('not connected to NATS');
+  }
+}
+
+/** No stream listens on the subject, or JetStream is not answering at all. */
+export class StreamUnavailableError extends PublishError {
+  override readonly name = 'StreamUnavailableError';
+  readonly retryable = true;
+  constructor(readonly subject: string) {
+    super(`no JetStream stream answered for ${subject}`);
+  }
+}
+
+/** No PubAck within the timeout: the message may have been stored. */
+export class PublishTimeoutError extends PublishError {
+  override readonly name = 'PublishTimeoutError';
+  readonly retryable = true;
+  constructor(
+    readonly subject: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no PubAck for ${subject} within ${timeoutMs} ms`);
+  }
+}
+
+/** The stream is at its limits (discard new): nothing more is accepted until it has room. */
+export class StreamFullError extends PublishError {
+  override readonly name = 'StreamFullError';
+  readonly retryable = true;
+  constructor(
+    readonly subject: string,
+    readonly description: string,
+  ) {
+    super(`stream refused ${subject}: ${description}`);
+  }
+}
+
+/** An optimistic-concurrency expectation failed: someone else wrote first. */
+export class WrongLastSequenceError extends PublishError {
+  override readonly name = 'WrongLastSequenceError';
+  readonly retryable = false;
+  constructor(
+    readonly subject: string,
+    readonly description: string,
+  ) {
+    super(`${subject}: ${description}`);
+  }
+}
+
+/** Any other refusal from JetStream. */
+export class PublishRejectedError extends PublishError {
+  override readonly name = 'PublishRejectedError';
+  readonly retryable = false;
+  constructor(
+    readonly subject: string,
+    readonly code: number,
+    readonly errCode: number,
+    readonly description: string,
+  ) {
+    super(`JetStream refused ${subject}: ${description} (${code}/${errCode})`);
+  }
+}
+
+/** Thrown by provision() when a live stream differs in a way that cannot be updated in place. */
+export class IncompatibleTopologyError extends Error {
+  override readonly name = 'IncompatibleTopologyError';
+  constructor(
+    readonly resource: string,
+    readonly differences: { field: string; live: unknown; wanted: unknown }[],
+  ) {
+    super(
+      `${resource} exists with a configuration that cannot be changed in place: ` +
+        differences
+          .map((d) => `${d.field} is ${JSON.stringify(d.live)}, wanted ${JSON.stringify(d.wanted)}`)
+          .join('; ') +
+        '. Migrate the data to a new stream, or change the topology back.',
+    );
+  }
+}

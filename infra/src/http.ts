@@ -1,0 +1,103 @@
+import { serve } from '@hono/node-server';
+import type { Hono, MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Logger } from './logger.js';
+import type { ServiceMetrics } from './metrics.js';
+
+/** A readiness check: resolves to null when ready, or to the reason it is not. */
+export type ReadinessCheck = () => Promise<string | null>;
+
+/** Counts and times every request by its route pattern (not its raw path: bounded labels). */
+export function httpMetrics(metrics: ServiceMetrics): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now();
+    await next();
+    const route = routePath(c) || 'unmatched';
+    metrics.httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    metrics.httpDuration.observe(
+      { route, method: c.req.method },
+      (performance.now() - start) / 1000,
+    );
+  };
+}
+
+/** Mounts `/healthz` (process up), `/readyz` (every check passes) and `/metrics` (Prometheus). */
+export function mountOps(
+  app: Hono,
+  metrics: ServiceMetrics,
+  checks: Record<string, ReadinessCheck>,
+) {
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          return [name, (await check()) ?? 'ok'] as const;
+        } catch (e) {
+          return [name, (e as Error).message] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r === 'ok');
+    return c.json(
+      { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) },
+      ready ? 200 : 503,
+    );
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+}
+
+export interface RunningServer {
+  port: number;
+  /** Stops accepting connections and resolves once in-flight requests have finished. */
+  close(): Promise<void>;
+}
+
+/** Serves a Hono app on 127.0.0.1 or `HOST`, resolving once it listens. */
+export function listen(
+  app: Hono,
+  port: number,
+  host = process.env.HOST ?? '0.0.0.0',
+): Promise<RunningServer> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+      resolve({
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Keep-alive sockets with no request in flight would hold close() open.
+            if ('closeIdleConnections' in server) server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
+
+/**
+ * Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). A second signal
+ * exits at once.
+ */
+export function onShutdown(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { newEventId } from '@cohort/contracts';
+import type { Connection } from './connection.js';
+import { PublishRejectedError } from './errors.js';
+import type { PubAck, Publisher } from './publisher.js';
+import { DEFAULT_DUPLICATE_WINDOW_MS, REQUEST_LEDGER_BUCKET } from './topology.js';
+
+/** The same requestId was used before for different content. Nothing was stored. */
+export class RequestConflictError extends Error {
+  override readonly name = 'RequestConflictError';
+  constructor(
+    readonly requestId: string,
+    readonly eventId: string,
+  ) {
+    super(`requestId ${requestId} was already used for different content (event ${eventId})`);
+  }
+}
+
+export interface PublishOnceInput {
+  /** The client's idempotency key; also the `Nats-Msg-Id`. A KV-safe token (a UUID). */
+  requestId: string;
+  /** Anything that identifies the content (hashed); a retry must produce the same value. */
+  content: unknown;
+  subject: string;
+  /** Builds the stored bytes from the event id and record time; called again on a retry. */
+  build(eventId: string, recordedAt: string): Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface PublishOnceResult extends PubAck {
+  eventId: string;
+}
+
+interface Reservation {
+  hash: string;
+  eventId: string;
+  recordedAt: string;
+  subject: string;
+  stream?: string;
+  seq?: number;
+}
+
+// Margin for clocks and in-flight publishes when deciding that a reservation is still inside
+// the stream's dedup window (and a republish is therefore deduplicated by the server).
+const WINDOW_MARGIN_MS = 10_000;
+
+/**
+ * Publishes each client request at most once, forever, not just within the stream's dedup
+ * window.
+ *
+ * Contract:
+ * - First call for a requestId reserves it in the request ledger (an atomic KV create holding
+ *   the content hash and the event id), then publishes with `Nats-Msg-Id` = requestId.
+ * - A later call with the same content returns the same event id and stream sequence with
+ *   `duplicate: true`; with other content it throws RequestConflictError and stores nothing.
+ * - A crash between reservation and publish is repaired by the next retry: inside the dedup
+ *   window the republish is deduplicated by the server; beyond it, the subject is searched for
+ *   the request's Nats-Msg-Id before anything is published again.
+ * - Resolves only after a PubAck; every failure is a typed error and safe to retry.
+ */
+export class IdempotentPublisher {
+  readonly #kv: KV;
+  readonly #publisher: Publisher;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #stream: string;
+  readonly #windowMs: number;
+  readonly #encoder = new TextEncoder();
+  readonly #decoder = new TextDecoder();
+
+  private constructor(
+    kv: KV,
+    publisher: Publisher,
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    stream: string,
+    windowMs: number,
+  ) {
+    this.#kv = kv;
+    this.#publisher = publisher;
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#stream = stream;
+    this.#windowMs = windowMs;
+  }
+
+  /** Opens the ledger bucket (provisioned by `provision()`). */
+  static async open(
+    conn: Connection,
+    publisher: Publisher,
+    opts: { stream: string; duplicateWindowMs?: number },
+  ): Promise<IdempotentPublisher> {
+    const kv = await new Kvm(conn.nc).open(REQUEST_LEDGER_BUCKET);
+    const jsm = await jetstreamManager(conn.nc);
+    return new IdempotentPublisher(
+      kv,
+      publisher,
+      jetstream(conn.nc),
+      jsm,
+      opts.stream,
+      opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+    );
+  }
+
+  async publish(input: PublishOnceInput): Promise<PublishOnceResult> {
+    const hash = contentHash(input.content);
+    const fresh: Reservation = {
+      hash,
+      eventId: newEventId(),
+      recordedAt: new Date().toISOString(),
+      subject: input.subject,
+    };
+    let reserved = true;
+    try {
+      await this.#kv.create(input.requestId, this.#encoder.encode(JSON.stringify(fresh)));
+    } catch (e) {
+      if (!isKeyExists(e)) throw e;
+      reserved = false;
+    }
+    if (reserved) {
+      const ack = await this.#send(input, fresh);
+      const eventId = ack.duplicate ? await this.#storedEventId(ack.seq) : fresh.eventId;
+      return { ...ack, eventId };
+    }
+    return this.#retry(input, hash);
+  }
+
+  async #retry(input: PublishOnceInput, hash: string): Promise<PublishOnceResult> {
+    const entry = await this.#kv.get(input.requestId);
+    if (!entry) throw new Error(`request ledger entry ${input.requestId} vanished`);
+    const r = JSON.parse(this.#decoder.decode(entry.value)) as Reservation;
+    if (r.hash !== hash) throw new RequestConflictError(input.requestId, r.eventId);
+    if (r.stream !== undefined && r.seq !== undefined) {
+      return { eventId: r.eventId, stream: r.stream, seq: r.seq, duplicate: true };
+    }
+    // Reserved but not known to be stored: a request in flight, or one that crashed.
+    const age = Date.now() - entry.created.getTime();
+    let ack: PubAck | undefined;
+    if (age >= this.#windowMs - WINDOW_MARGIN_MS) {
+      ack = await this.#findStored(r.subject, input.requestId, entry.created);
+    }
+    ack ??= await this.#send(input, r);
+    const done: Reservation = { ...r, stream: ack.stream, seq: ack.seq };
+    try {
+      await this.#kv.update(
+        input.requestId,
+        this.#encoder.encode(JSON.stringify(done)),
+        entry.revision,
+      );
+    } catch {
+      // Another retry recorded it first; the ledger only caches what the stream already holds.
+    }
+    return { eventId: r.eventId, stream: ack.stream, seq: ack.seq, duplicate: true };
+  }
+
+  #send(input: PublishOnceInput, r: Reservation): Promise<PubAck> {
+    return this.#publisher.publish(input.subject, input.build(r.eventId, r.recordedAt), {
+      msgId: input.requestId,
+      headers: input.headers,
+    });
+  }
+
+  async #storedEventId(seq: number): Promise<string> {
+    const m = await this.#jsm.streams.getMessage(this.#stream, { seq });
+    if (!m) throw new PublishRejectedError(this.#stream, 0, 0, `message ${seq} not found`);
+    return m.json<{ id: string }>().id;
+  }
+
+  /** Searches one subject, from the reservation on, for a message with this Nats-Msg-Id. */
+  async #findStored(subject: string, msgId: string, since: Date): Promise<PubAck | undefined> {
+    const last = await this.#jsm.streams.getMessage(this.#stream, { last_by_subj: subject });
+    if (!last || last.time < since) return undefined;
+    const consumer = await this.#js.consumers.get(this.#stream, {
+      filter_subjects: subject, // a string: one filter, which servers before 2.10 understand
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(since.getTime() - WINDOW_MARGIN_MS).toISOString(),
+    });
+    try {
+      for (;;) {
+        const batch = await consumer.fetch({ max_messages: 500, expires: 2_000 });
+        let pending = 0;
+        let seen = 0;
+        for await (const m of batch) {
+          seen++;
+          if (m.headers?.get('Nats-Msg-Id') === msgId) {
+            return { stream: this.#stream, seq: m.seq, duplicate: true };
+          }
+          pending = m.info.pending;
+          if (m.seq >= last.seq) return undefined;
+        }
+        if (seen === 0 || pending === 0) return undefined;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+}
+
+function isKeyExists(e: unknown): boolean {
+  return e instanceof Error && /wrong last sequence|key exists/i.test(e.message);
+}
+
+/** SHA-256 of the value's canonical JSON (object keys sorted), so key order never matters. */
+export function contentHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    const obj = v as Record<string, unknown>;
+    return `{${keys
+      .filter((k) => obj[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

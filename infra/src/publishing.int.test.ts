@@ -1,0 +1,266 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Connection } from './connection.js';
+import {
+  IncompatibleTopologyError,
+  NotConnectedError,
+  StreamFullError,
+  StreamUnavailableError,
+  WrongLastSequenceError,
+} from './errors.js';
+import { contentHash, IdempotentPublisher, RequestConflictError } from './idempotent-publisher.js';
+import { Publisher } from './publisher.js';
+import { provision, REQUEST_LEDGER_BUCKET, topology } from './topology.js';
+import { NatsServer } from './testing/nats-server.js';
+
+const enc = new TextEncoder();
+let server: NatsServer;
+let conn: Connection;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  conn = await connect({ servers: server.url, name: 'publishing-test' });
+  jsm = await jetstreamManager(conn.nc);
+});
+
+afterAll(async () => {
+  await conn?.drain();
+  await server?.dispose();
+});
+
+describe('provision', () => {
+  it('creates the topology, then reports it unchanged', async () => {
+    const topo = topology({ duplicateWindowMs: 1_000 });
+    const first = await provision(conn, jsm, topo);
+    expect(first).toEqual([
+      { resource: 'stream REPORTS', action: 'created' },
+      { resource: `bucket ${REQUEST_LEDGER_BUCKET}`, action: 'created' },
+    ]);
+    const again = await provision(conn, jsm, topo);
+    expect(again.map((a) => a.action)).toEqual(['unchanged', 'unchanged']);
+    const info = await jsm.streams.info('REPORTS');
+    expect(info.config).toMatchObject({
+      storage: 'file',
+      retention: 'limits',
+      discard: 'new',
+      deny_delete: true,
+      deny_purge: true,
+      duplicate_window: 1_000_000_000,
+    });
+  });
+
+  it('updates what may change in place', async () => {
+    const actions = await provision(conn, jsm, topology({ duplicateWindowMs: 2_000 }));
+    expect(actions[0]).toEqual({ resource: 'stream REPORTS', action: 'updated' });
+    expect((await jsm.streams.info('REPORTS')).config.duplicate_window).toBe(2_000_000_000);
+    await provision(conn, jsm, topology({ duplicateWindowMs: 1_000 }));
+  });
+
+  it('refuses an incompatible change with the fields named, changing nothing', async () => {
+    const topo = topology();
+    topo.streams[0]!.storage = 'memory';
+    topo.streams[0]!.deny_delete = false;
+    const err = await provision(conn, jsm, topo).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IncompatibleTopologyError);
+    expect((err as Error).message).toMatch(/storage is "file", wanted "memory"/);
+    expect((err as Error).message).toMatch(/deny_delete is true, wanted false/);
+    expect((await jsm.streams.info('REPORTS')).config.storage).toBe('file');
+  });
+
+  it('denies deleting or purging the audit stream', async () => {
+    const p = new Publisher(conn);
+    const ack = await p.publish('reports.T.P', enc.encode('{}'));
+    await expect(jsm.streams.deleteMessage('REPORTS', ack.seq)).rejects.toThrow();
+    await expect(jsm.streams.purge('REPORTS')).rejects.toThrow();
+    expect((await jsm.streams.getMessage('REPORTS', { seq: ack.seq }))?.seq).toBe(ack.seq);
+  });
+});
+
+describe('Publisher', () => {
+  it('resolves with the PubAck and reports a duplicate Nats-Msg-Id', async () => {
+    const p = new Publisher(conn);
+    const a = await p.publish('reports.T.P', enc.encode('{"n":1}'), { msgId: 'm-1' });
+    const b = await p.publish('reports.T.P', enc.encode('{"n":1}'), { msgId: 'm-1' });
+    expect(a).toMatchObject({ stream: 'REPORTS', duplicate: false });
+    expect(b).toEqual({ ...a, duplicate: true });
+  });
+
+  it('keeps thousands in flight and stores each once', async () => {
+    const p = new Publisher(conn);
+    const before = (await jsm.streams.info('REPORTS')).state.messages;
+    const acks = await Promise.all(
+      Array.from({ length: 3_000 }, (_, i) =>
+        p.publish(`reports.T.B${i % 10}`, enc.encode(`{"i":${i}}`), { msgId: `bulk-${i}` }),
+      ),
+    );
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(3_000);
+    expect((await jsm.streams.info('REPORTS')).state.messages).toBe(before + 3_000);
+  });
+
+  it('turns an expectation failure into WrongLastSequenceError', async () => {
+    const p = new Publisher(conn);
+    const a = await p.publish('reports.T.X', enc.encode('{}'));
+    await p.publish('reports.T.X', enc.encode('{}'), { expectedLastSubjectSequence: a.seq });
+    await expect(
+      p.publish('reports.T.X', enc.encode('{}'), { expectedLastSubjectSequence: a.seq }),
+    ).rejects.toBeInstanceOf(WrongLastSequenceError);
+  });
+
+  it('turns a subject no stream listens on into StreamUnavailableError', async () => {
+    await expect(
+      new Publisher(conn).publish('nowhere.at.all', enc.encode('{}')),
+    ).rejects.toBeInstanceOf(StreamUnavailableError);
+  });
+
+  it('turns a full stream into StreamFullError', async () => {
+    await jsm.streams.add({
+      name: 'TINY',
+      subjects: ['tiny.>'],
+      max_msgs: 1,
+      discard: 'new',
+    });
+    const p = new Publisher(conn);
+    await p.publish('tiny.a', enc.encode('1'));
+    await expect(p.publish('tiny.a', enc.encode('2'))).rejects.toBeInstanceOf(StreamFullError);
+  });
+});
+
+describe('IdempotentPublisher', () => {
+  const build = (body: object) => (eventId: string, recordedAt: string) =>
+    enc.encode(JSON.stringify({ id: eventId, recordedAt, ...body }));
+
+  it('stores once, answers retries with the same event, refuses other content', async () => {
+    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
+      stream: 'REPORTS',
+      duplicateWindowMs: 1_000,
+    });
+    const body = { a: 1, b: [1, 2] };
+    const input = {
+      requestId: crypto.randomUUID(),
+      content: body,
+      subject: 'reports.T.I',
+      build: build(body),
+    };
+    const first = await ip.publish(input);
+    expect(first.duplicate).toBe(false);
+    const again = await ip.publish({ ...input, content: { b: [1, 2], a: 1 } });
+    expect(again).toEqual({ ...first, duplicate: true });
+
+    // Long after the stream's dedup window, the ledger still answers.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const late = await ip.publish(input);
+    expect(late).toEqual({ ...first, duplicate: true });
+
+    const conflict = await ip.publish({ ...input, content: { a: 2 } }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(RequestConflictError);
+    expect(
+      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.I' })).state.subjects,
+    ).toEqual({
+      'reports.T.I': 1,
+    });
+  });
+
+  it('answers concurrent copies of one request with one stored event', async () => {
+    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), { stream: 'REPORTS' });
+    const body = { c: 'same' };
+    const input = {
+      requestId: crypto.randomUUID(),
+      content: body,
+      subject: 'reports.T.C',
+      build: build(body),
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, () => ip.publish(input)));
+    expect(new Set(results.map((r) => r.seq)).size).toBe(1);
+    expect(new Set(results.map((r) => r.eventId)).size).toBe(1);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+  });
+
+  // A process that crashed after reserving a request leaves a ledger entry without a sequence.
+  async function crashAfterReserve(
+    requestId: string,
+    content: object,
+    subject: string,
+    eventId: string,
+  ) {
+    const kv = await new Kvm(conn.nc).open(REQUEST_LEDGER_BUCKET);
+    const reservation = {
+      hash: contentHash(content),
+      eventId,
+      recordedAt: new Date().toISOString(),
+      subject,
+    };
+    await kv.create(requestId, enc.encode(JSON.stringify(reservation)));
+  }
+
+  it('repairs a crash between reservation and publish: the retry publishes once', async () => {
+    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
+      stream: 'REPORTS',
+      duplicateWindowMs: 1_000,
+    });
+    const body = { crash: 'before-publish' };
+    const requestId = crypto.randomUUID();
+    const eventId = '01900000-0000-7000-8000-000000000001';
+    await crashAfterReserve(requestId, body, 'reports.T.R1', eventId);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const input = { requestId, content: body, subject: 'reports.T.R1', build: build(body) };
+    const r = await ip.publish(input);
+    expect(r).toMatchObject({ eventId, duplicate: true });
+    const stored = await jsm.streams.getMessage('REPORTS', { seq: r.seq });
+    expect(stored?.json<{ id: string }>().id).toBe(eventId);
+    expect(await ip.publish(input)).toEqual(r);
+    expect(
+      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.R1' })).state.subjects,
+    ).toEqual({
+      'reports.T.R1': 1,
+    });
+  });
+
+  it('repairs a crash between publish and ledger update beyond the window: found, not republished', async () => {
+    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
+      stream: 'REPORTS',
+      duplicateWindowMs: 1_000,
+    });
+    const body = { crash: 'after-publish' };
+    const requestId = crypto.randomUUID();
+    const eventId = '01900000-0000-7000-8000-000000000002';
+    await crashAfterReserve(requestId, body, 'reports.T.R2', eventId);
+    const p = new Publisher(conn);
+    await p.publish('reports.T.R2', enc.encode('{"other":1}'));
+    const original = await p.publish('reports.T.R2', build(body)(eventId, 'x'), {
+      msgId: requestId,
+    });
+    await p.publish('reports.T.R2', enc.encode('{"other":2}'));
+    await new Promise((r) => setTimeout(r, 1_200));
+    const r = await ip.publish({
+      requestId,
+      content: body,
+      subject: 'reports.T.R2',
+      build: build(body),
+    });
+    expect(r).toEqual({ eventId, stream: 'REPORTS', seq: original.seq, duplicate: true });
+    expect(
+      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.R2' })).state.subjects,
+    ).toEqual({
+      'reports.T.R2': 3,
+    });
+  });
+});
+
+describe('connection loss', () => {
+  it('fails fast while disconnected and recovers without a new connection', async () => {
+    const p = new Publisher(conn, { timeoutMs: 1_000 });
+    await server.stop();
+    await expect.poll(() => conn.isConnected(), { timeout: 5_000 }).toBe(false);
+    await expect(p.publish('reports.T.D', enc.encode('{}'))).rejects.toBeInstanceOf(
+      NotConnectedError,
+    );
+    await server.restart();
+    await expect.poll(() => conn.isConnected(), { timeout: 10_000 }).toBe(true);
+    await expect(p.publish('reports.T.D', enc.encode('{}'))).resolves.toMatchObject({
+      stream: 'REPORTS',
+    });
+  });
+});

@@ -1,0 +1,2 @@
+export { NatsServer } from './nats-server.js';
+export { freePort } from './free-port.js';

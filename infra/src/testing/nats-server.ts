@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** `NATS_SERVER_BIN` overrides the binary; Debian installs it as /usr/sbin/nats-server. */
+const BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
+const START_TIMEOUT_MS = 15_000;
+
+/**
+ * A real `nats-server -js` for one test file: a free port chosen by the server itself, a
+ * temporary store directory, stopped by its own process (never by name, never port 4222).
+ */
+export class NatsServer {
+  #proc: ChildProcess | undefined;
+  #port = -1;
+  readonly storeDir: string;
+  readonly #workDir: string;
+  readonly #args: string[];
+
+  private constructor(workDir: string, args: string[]) {
+    this.#workDir = workDir;
+    this.storeDir = join(workDir, 'store');
+    this.#args = args;
+  }
+
+  /** Starts a server; `extraArgs` go to nats-server as they are. */
+  static async start(extraArgs: string[] = []): Promise<NatsServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'cohort-nats-'));
+    const s = new NatsServer(dir, extraArgs);
+    await s.#spawn();
+    return s;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.#port}`;
+  }
+
+  get running(): boolean {
+    return this.#proc !== undefined && this.#proc.exitCode === null;
+  }
+
+  async #spawn(): Promise<void> {
+    const portsDir = join(this.#workDir, 'ports');
+    await mkdir(portsDir, { recursive: true });
+    // First start: port -1 (the server picks a free one and writes it to a ports file).
+    // Restarts reuse that port so that clients reconnect to the same URL.
+    const port = String(this.#port);
+    const proc = spawn(
+      BIN,
+      [
+        '-js',
+        '-a',
+        '127.0.0.1',
+        '-p',
+        port,
+        '-sd',
+        this.storeDir,
+        '--ports_file_dir',
+        portsDir,
+        ...this.#args,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const failed = new Promise<never>((_, reject) => {
+      proc.once('error', (e) =>
+        reject(
+          new Error(`cannot start ${BIN}: ${e.message}. Install it: apt-get install nats-server`),
+        ),
+      );
+      proc.once('exit', (code) => reject(new Error(`${BIN} exited with ${code}: ${stderr}`)));
+    });
+    failed.catch(() => undefined);
+    this.#proc = proc;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const p = await Promise.race([this.#readPort(proc.pid!), failed]);
+      if (p !== undefined && (await canConnect(p))) {
+        this.#port = p;
+        return;
+      }
+      await Promise.race([sleep(50), failed]);
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`${BIN} did not start within ${START_TIMEOUT_MS} ms: ${stderr}`);
+  }
+
+  async #readPort(pid: number): Promise<number | undefined> {
+    if (this.#port > 0) return this.#port;
+    try {
+      const files = await readdir(join(this.#workDir, 'ports'));
+      const f = files.find((n) => n.endsWith(`_${pid}.ports`));
+      if (!f) return undefined;
+      const ports = JSON.parse(await readFile(join(this.#workDir, 'ports', f), 'utf8')) as {
+        nats?: string[];
+      };
+      const url = ports.nats?.[0];
+      return url ? Number(new URL(url).port) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s); the store directory is kept. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.#proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Starts the server again on the same port with the same store. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.#spawn();
+  }
+
+  /** Stops the server and removes its files. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    await rm(this.#workDir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
