@@ -11,7 +11,7 @@ export default tseslint.config(
       '**/*.config.ts',
       'vitest.shared.ts',
       '**/bin/*.mjs',
-      'eslint.config.mjs',
+      '**/eslint.config.mjs',
     ],
   },
   js.configs.recommended,

@@ -49,7 +49,7 @@ const knownTypes = new Map<string, number>(
  * Parses a stored event (bytes, text or an already-decoded value) into the typed union.
  * Never throws: a consumer terminates what returns `ok: false`.
  */
-export function parseEvent(input: Uint8Array | string | unknown): ParseResult<CohortEvent> {
+export function parseEvent(input: unknown): ParseResult<CohortEvent> {
   let value: unknown = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const text = typeof input === 'string' ? input : new TextDecoder().decode(input);

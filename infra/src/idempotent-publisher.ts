@@ -2,10 +2,17 @@ import { createHash } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { newEventId } from '@cohort/contracts';
 import type { Connection } from './connection.js';
-import { PublishRejectedError } from './errors.js';
+import {
+  NotConnectedError,
+  PublishError,
+  PublishRejectedError,
+  PublishTimeoutError,
+  StreamUnavailableError,
+} from './errors.js';
 import type { PubAck, Publisher } from './publisher.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, REQUEST_LEDGER_BUCKET } from './topology.js';
 
@@ -63,6 +70,7 @@ const WINDOW_MARGIN_MS = 10_000;
  * - Resolves only after a PubAck; every failure is a typed error and safe to retry.
  */
 export class IdempotentPublisher {
+  readonly #conn: Connection;
   readonly #kv: KV;
   readonly #publisher: Publisher;
   readonly #js: JetStreamClient;
@@ -73,6 +81,7 @@ export class IdempotentPublisher {
   readonly #decoder = new TextDecoder();
 
   private constructor(
+    conn: Connection,
     kv: KV,
     publisher: Publisher,
     js: JetStreamClient,
@@ -80,6 +89,7 @@ export class IdempotentPublisher {
     stream: string,
     windowMs: number,
   ) {
+    this.#conn = conn;
     this.#kv = kv;
     this.#publisher = publisher;
     this.#js = js;
@@ -97,6 +107,7 @@ export class IdempotentPublisher {
     const kv = await new Kvm(conn.nc).open(REQUEST_LEDGER_BUCKET);
     const jsm = await jetstreamManager(conn.nc);
     return new IdempotentPublisher(
+      conn,
       kv,
       publisher,
       jetstream(conn.nc),
@@ -107,6 +118,15 @@ export class IdempotentPublisher {
   }
 
   async publish(input: PublishOnceInput): Promise<PublishOnceResult> {
+    if (!this.#conn.isConnected()) throw new NotConnectedError();
+    try {
+      return await this.#publish(input);
+    } catch (e) {
+      throw asPublishError(e, input.subject);
+    }
+  }
+
+  async #publish(input: PublishOnceInput): Promise<PublishOnceResult> {
     const hash = contentHash(input.content);
     const fresh: Reservation = {
       hash,
@@ -198,6 +218,19 @@ export class IdempotentPublisher {
       await consumer.delete().catch(() => undefined);
     }
   }
+}
+
+/** Ledger and lookup calls fail with the client's own errors; callers get PublishErrors. */
+function asPublishError(e: unknown, subject: string): unknown {
+  if (e instanceof PublishError || e instanceof RequestConflictError) return e;
+  if (e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError)) {
+    return new PublishTimeoutError(subject, 0);
+  }
+  if (e instanceof RequestError && e.isNoResponders()) return new StreamUnavailableError(subject);
+  if (e instanceof Error && /timeout|no responders|closed|disconnect/i.test(e.message)) {
+    return new StreamUnavailableError(subject);
+  }
+  return e;
 }
 
 function isKeyExists(e: unknown): boolean {

@@ -1,0 +1,225 @@
+import { parseEvent, ReportSubmitted } from '@cohort/contracts';
+import {
+  connect,
+  createLogger,
+  IdempotentPublisher,
+  provision,
+  Publisher,
+  ServiceMetrics,
+  topology,
+  type Connection,
+} from '@cohort/infra';
+import { NatsServer } from '@cohort/infra/testing';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+
+let server: NatsServer;
+let conn: Connection;
+let jsm: JetStreamManager;
+let app: Hono;
+let metrics: ServiceMetrics;
+
+const NOW = Date.parse('2026-03-01T12:00:00.000Z');
+
+function report(overrides: Record<string, unknown> = {}) {
+  return {
+    requestId: crypto.randomUUID(),
+    trialId: 'TRIAL-A',
+    patientId: 'P-001',
+    questionnaire: { id: 'PHQ-9', version: '2.1' },
+    answers: [
+      { itemId: 'q1', value: 2 },
+      { itemId: 'q2', value: 'sometimes' },
+    ],
+    completedAt: '2026-03-01T11:58:00.000Z',
+    ...overrides,
+  };
+}
+
+function post(
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
+  return app.request('/v1/reports', {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function stored(): Promise<number> {
+  return (await jsm.streams.info('REPORTS')).state.messages;
+}
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  conn = await connect({ servers: server.url, name: 'epro-api-test' });
+  jsm = await jetstreamManager(conn.nc);
+  await provision(conn, jsm, topology());
+  metrics = new ServiceMetrics('epro-api', { defaults: false });
+  app = createApp({
+    ingest: await IdempotentPublisher.open(conn, new Publisher(conn, { timeoutMs: 1_000 }), {
+      stream: 'REPORTS',
+    }),
+    metrics,
+    log: createLogger('epro-api'),
+    now: () => NOW,
+    ready: { nats: () => Promise.resolve(conn.isConnected() ? null : 'down') },
+  });
+});
+
+afterAll(async () => {
+  await conn?.drain();
+  await server?.dispose();
+});
+
+describe('POST /v1/reports', () => {
+  it('202 after the PubAck, with the stored event', async () => {
+    const body = report();
+    const res = await post(body, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-correlation-id': 'corr-1',
+    });
+    expect(res.status).toBe(202);
+    const json = (await res.json()) as { eventId: string; seq: number };
+    expect(json).toMatchObject({ requestId: body.requestId, stream: 'REPORTS', duplicate: false });
+    const msg = await jsm.streams.getMessage('REPORTS', { seq: json.seq });
+    expect(msg?.subject).toBe('reports.TRIAL-A.P-001');
+    expect(msg?.header.get('Cohort-Event-Type')).toBe('ReportSubmitted');
+    const parsed = parseEvent(msg!.data);
+    expect(parsed.ok).toBe(true);
+    const event = ReportSubmitted.parse(msg!.json());
+    expect(event).toMatchObject({
+      id: json.eventId,
+      occurredAt: body.completedAt,
+      source: 'epro-api',
+      actor: { id: 'P-001', role: 'patient' },
+      correlationId: 'corr-1',
+      causationId: body.requestId,
+      data: body,
+    });
+    expect(event.recordedAt).toMatch(/Z$/);
+  });
+
+  it('answers the same request again with the same event and seq, storing nothing', async () => {
+    const body = report();
+    const first = (await (await post(body)).json()) as Record<string, unknown>;
+    const before = await stored();
+    const res = await post({ ...body, answers: body.answers }); // same content, new object
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ ...first, duplicate: true });
+    expect(await stored()).toBe(before);
+  });
+
+  it('409 when a requestId is reused for other content, storing nothing', async () => {
+    const body = report();
+    const first = (await (await post(body)).json()) as { eventId: string };
+    const before = await stored();
+    const res = await post({ ...body, answers: [{ itemId: 'q1', value: 3 }] });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({
+      error: 'request_id_conflict',
+      requestId: body.requestId,
+      eventId: first.eventId,
+    });
+    expect(await stored()).toBe(before);
+  });
+
+  it('400 with every failing field, storing nothing', async () => {
+    const before = await stored();
+    const res = await post(
+      report({
+        requestId: 'not-a-uuid',
+        trialId: 'bad.trial',
+        answers: [],
+        completedAt: 'yesterday',
+        questionnaire: { id: 'PHQ-9' },
+      }),
+    );
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as { error: string; issues: { path: string }[] };
+    expect(json.error).toBe('validation_failed');
+    expect(json.issues.map((i) => i.path).sort()).toEqual(
+      ['answers', 'completedAt', 'questionnaire.version', 'requestId', 'trialId'].sort(),
+    );
+    expect(await stored()).toBe(before);
+  });
+
+  it('400 for unknown fields, wrong answer values and non-UTC times', async () => {
+    for (const [body, path] of [
+      [report({ extra: true }), ''],
+      [report({ answers: [{ itemId: 'q1', value: { nested: 1 } }] }), 'answers.0.value'],
+      [report({ completedAt: '2026-03-01T11:58:00+01:00' }), 'completedAt'],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      const json = (await res.json()) as { issues: { path: string }[] };
+      expect(json.issues.map((i) => i.path)).toContain(path);
+    }
+  });
+
+  it('400 for a completion time in the future beyond the clock skew', async () => {
+    const res = await post(report({ completedAt: '2026-03-01T12:10:00.000Z' }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'validation_failed',
+      issues: [{ path: 'completedAt', message: 'is in the future' }],
+    });
+    expect((await post(report({ completedAt: '2026-03-01T12:04:00.000Z' }))).status).toBe(202);
+  });
+
+  it('400 for malformed JSON', async () => {
+    const res = await post('{"requestId": ');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_json' });
+  });
+
+  it('413 over the body limit', async () => {
+    const answers = Array.from({ length: 100 }, (_, i) => ({
+      itemId: `q${i}`,
+      value: 'x'.repeat(3000),
+    }));
+    const res = await post(report({ answers }));
+    expect(res.status).toBe(413);
+  });
+
+  it('415 for a body that is not JSON', async () => {
+    const res = await post('requestId=1', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(res.status).toBe(415);
+    expect((await post(JSON.stringify(report()), {})).status).toBe(415);
+  });
+
+  it('counts requests by route and status in /metrics', async () => {
+    const text = await (await app.request('/metrics')).text();
+    expect(text).toMatch(
+      /cohort_http_requests_total\{route="\/v1\/reports",method="POST",status="202",service="epro-api"\} \d+/,
+    );
+    expect(text).toMatch(/cohort_publish_duration_seconds_bucket\{.*outcome="stored"/);
+  });
+});
+
+describe('when NATS is down', () => {
+  it('503 with Retry-After, not ready, and recovery without a restart of the app', async () => {
+    expect((await app.request('/readyz')).status).toBe(200);
+    await server.stop();
+    await expect.poll(() => conn.isConnected(), { timeout: 5_000 }).toBe(false);
+    const body = report();
+    const res = await post(body);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect((await app.request('/readyz')).status).toBe(503);
+    expect((await app.request('/healthz')).status).toBe(200);
+
+    await server.restart();
+    await expect.poll(() => conn.isConnected(), { timeout: 10_000 }).toBe(true);
+    const retry = await post(body);
+    expect(retry.status).toBe(202);
+    const json = (await retry.json()) as { seq: number };
+    expect((await post(body)).status).toBe(202);
+    const msg = await jsm.streams.getMessage('REPORTS', { seq: json.seq });
+    expect(msg?.json<{ data: { requestId: string } }>().data.requestId).toBe(body.requestId);
+    expect((await app.request('/readyz')).status).toBe(200);
+  });
+});

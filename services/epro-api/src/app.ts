@@ -1,0 +1,136 @@
+import { fieldIssues, SubmitReport } from '@cohort/contracts';
+import type { FieldIssue } from '@cohort/contracts';
+import {
+  httpMetrics,
+  mountOps,
+  PublishError,
+  RequestConflictError,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@cohort/infra';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { REPORTS_STREAM, submitReport, type Ingest } from './submit-report.js';
+
+/** A questionnaire of 500 free-text answers fits; anything larger is not a diary entry. */
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+/** Phones' clocks drift; a completion time this far ahead of ours is still accepted. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/** What a client is told to wait before retrying when JetStream cannot take the event. */
+export const RETRY_AFTER_SECONDS = 2;
+
+export interface AppDeps {
+  ingest: Ingest;
+  metrics: ServiceMetrics;
+  log: Logger;
+  ready: Record<string, ReadinessCheck>;
+  now?: () => number;
+  bodyLimitBytes?: number;
+  maxClockSkewMs?: number;
+}
+
+function invalid(c: Context, error: string, issues: FieldIssue[]) {
+  return c.json({ error, issues }, 400);
+}
+
+/** The epro-api HTTP app: `POST /v1/reports` plus health, readiness and metrics. */
+export function createApp(deps: AppDeps): Hono {
+  const now = deps.now ?? Date.now;
+  const maxSkew = deps.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  const app = new Hono();
+  app.use(httpMetrics(deps.metrics));
+  mountOps(app, deps.metrics, deps.ready);
+
+  app.post(
+    '/v1/reports',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+      onError: (c) =>
+        c.json(
+          {
+            error: 'payload_too_large',
+            limitBytes: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+          },
+          413,
+        ),
+    }),
+    async (c) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+        return c.json({ error: 'unsupported_media_type', expected: 'application/json' }, 415);
+      }
+      let raw: unknown;
+      try {
+        raw = await c.req.json();
+      } catch {
+        return invalid(c, 'invalid_json', [{ path: '', message: 'body is not valid JSON' }]);
+      }
+      const parsed = SubmitReport.safeParse(raw);
+      if (!parsed.success) return invalid(c, 'validation_failed', fieldIssues(parsed.error));
+      const body = parsed.data;
+      if (Date.parse(body.completedAt) > now() + maxSkew) {
+        return invalid(c, 'validation_failed', [
+          { path: 'completedAt', message: 'is in the future' },
+        ]);
+      }
+      const correlationId = c.req.header('x-correlation-id')?.slice(0, 128) || body.requestId;
+      const start = performance.now();
+      try {
+        const accepted = await submitReport(deps.ingest, body, correlationId);
+        deps.metrics.publishDuration.observe(
+          { stream: REPORTS_STREAM, outcome: accepted.duplicate ? 'duplicate' : 'stored' },
+          (performance.now() - start) / 1000,
+        );
+        return c.json(accepted, 202);
+      } catch (e) {
+        const elapsed = (performance.now() - start) / 1000;
+        if (e instanceof RequestConflictError) {
+          deps.metrics.publishDuration.observe(
+            { stream: REPORTS_STREAM, outcome: 'conflict' },
+            elapsed,
+          );
+          return c.json(
+            {
+              error: 'request_id_conflict',
+              message: 'this requestId was already used for a different submission',
+              requestId: e.requestId,
+              eventId: e.eventId,
+            },
+            409,
+          );
+        }
+        deps.metrics.publishDuration.observe(
+          { stream: REPORTS_STREAM, outcome: 'failed' },
+          elapsed,
+        );
+        if (e instanceof PublishError && e.retryable) {
+          deps.log.warn(
+            { err: e.message, requestId: body.requestId, correlationId },
+            'publish failed',
+          );
+          c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+          return c.json(
+            {
+              error: 'unavailable',
+              message: 'the event store is unavailable; retry later with the same requestId',
+            },
+            503,
+          );
+        }
+        throw e;
+      }
+    },
+  );
+
+  app.notFound((c) => c.json({ error: 'not_found' }, 404));
+  app.onError((e, c) => {
+    deps.log.error({ err: e }, 'unhandled error');
+    return c.json(
+      { error: 'internal', message: 'unexpected error; retry with the same requestId' },
+      500,
+    );
+  });
+  return app;
+}

@@ -1,0 +1,56 @@
+import { Streams } from '@cohort/contracts';
+import {
+  connect,
+  createLogger,
+  IdempotentPublisher,
+  listen,
+  natsOptionsFromEnv,
+  onShutdown,
+  provision,
+  Publisher,
+  ServiceMetrics,
+  topology,
+  topologyOptionsFromEnv,
+} from '@cohort/infra';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createApp } from './app.js';
+import { SOURCE } from './submit-report.js';
+
+const DEFAULT_PORT = 3001;
+
+const log = createLogger(SOURCE);
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
+const topo = topologyOptionsFromEnv();
+
+const conn = await connect(natsOptionsFromEnv(SOURCE));
+const jsm = await jetstreamManager(conn.nc);
+for (const a of await provision(conn, jsm, topology(topo))) log.info(a, 'topology');
+
+const publisher = new Publisher(conn);
+const ingest = await IdempotentPublisher.open(conn, publisher, {
+  stream: Streams.REPORTS.name,
+  duplicateWindowMs: topo.duplicateWindowMs,
+});
+const metrics = new ServiceMetrics(SOURCE);
+
+const app = createApp({
+  ingest,
+  metrics,
+  log,
+  ready: {
+    nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
+    stream: async () => {
+      if (!conn.isConnected()) return 'unknown while NATS is unreachable';
+      await jsm.streams.info(Streams.REPORTS.name);
+      return null;
+    },
+  },
+});
+
+const server = await listen(app, port);
+log.info({ port: server.port, nats: process.env.NATS_URL }, 'listening');
+
+onShutdown(log, async () => {
+  await server.close();
+  await conn.drain();
+});

@@ -1,0 +1,64 @@
+import { ReportSubmitted, reportSubject, Streams } from '@cohort/contracts';
+import type { SubmitReport } from '@cohort/contracts';
+import type { PublishOnceInput, PublishOnceResult } from '@cohort/infra';
+
+export const SOURCE = 'epro-api';
+
+/** What ingest needs from infra: publish each client request at most once. */
+export interface Ingest {
+  publish(input: PublishOnceInput): Promise<PublishOnceResult>;
+}
+
+export interface Accepted {
+  eventId: string;
+  requestId: string;
+  stream: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+const encoder = new TextEncoder();
+const headers = { 'Cohort-Event-Type': 'ReportSubmitted', 'Cohort-Event-Version': '1' };
+
+/**
+ * Turns a validated submission into one ReportSubmitted event, stored once per requestId.
+ * The patient is the actor: the submission is their own diary entry.
+ */
+export function submitReport(
+  ingest: Ingest,
+  body: SubmitReport,
+  correlationId: string = body.requestId,
+): Promise<Accepted> {
+  return ingest
+    .publish({
+      requestId: body.requestId,
+      content: body,
+      subject: reportSubject(body.trialId, body.patientId),
+      headers,
+      build: (eventId, recordedAt) => {
+        const event: ReportSubmitted = {
+          id: eventId,
+          type: 'ReportSubmitted',
+          version: 1,
+          occurredAt: body.completedAt,
+          recordedAt,
+          source: SOURCE,
+          actor: { id: body.patientId, role: 'patient' },
+          correlationId,
+          causationId: body.requestId,
+          data: body,
+        };
+        // Validated on publish as well as at the edge: a bug here must not reach the stream.
+        return encoder.encode(JSON.stringify(ReportSubmitted.parse(event)));
+      },
+    })
+    .then((r) => ({
+      eventId: r.eventId,
+      requestId: body.requestId,
+      stream: r.stream,
+      seq: r.seq,
+      duplicate: r.duplicate,
+    }));
+}
+
+export const REPORTS_STREAM = Streams.REPORTS.name;
