@@ -12,6 +12,7 @@ import {
   PublishRejectedError,
   PublishTimeoutError,
   StreamUnavailableError,
+  WrongLastSequenceError,
 } from './errors.js';
 import type { PubAck, Publisher } from './publisher.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, REQUEST_LEDGER_BUCKET } from './topology.js';
@@ -30,7 +31,10 @@ export class RequestConflictError extends Error {
 export interface PublishOnceInput {
   /** The client's idempotency key; also the `Nats-Msg-Id`. A KV-safe token (a UUID). */
   requestId: string;
-  /** Anything that identifies the content (hashed); a retry must produce the same value. */
+  /**
+   * What identifies the content, hashed as its JSON: a schema-parsed value, so that a retry of
+   * the same content produces the same JSON.
+   */
   content: unknown;
   subject: string;
   /** Builds the stored bytes from the event id and record time; called again on a retry. */
@@ -136,9 +140,15 @@ export class IdempotentPublisher {
     };
     let reserved = true;
     try {
-      await this.#kv.create(input.requestId, this.#encoder.encode(JSON.stringify(fresh)));
+      // kv.create() without the KV client: the same atomic "create if absent" through the
+      // hot-path publisher (one shared inbox, no per-call timer).
+      await this.#publisher.publish(
+        `$KV.${REQUEST_LEDGER_BUCKET}.${input.requestId}`,
+        this.#encoder.encode(JSON.stringify(fresh)),
+        { expectedLastSubjectSequence: 0 },
+      );
     } catch (e) {
-      if (!isKeyExists(e)) throw e;
+      if (!(e instanceof WrongLastSequenceError)) throw e;
       reserved = false;
     }
     if (reserved) {
@@ -233,24 +243,10 @@ function asPublishError(e: unknown, subject: string): unknown {
   return e;
 }
 
-function isKeyExists(e: unknown): boolean {
-  return e instanceof Error && /wrong last sequence|key exists/i.test(e.message);
-}
-
-/** SHA-256 of the value's canonical JSON (object keys sorted), so key order never matters. */
+/**
+ * SHA-256 of `JSON.stringify(value)`. Callers pass a schema-parsed value: zod emits keys in
+ * schema order, so the same content hashes the same whatever order the client sent.
+ */
 export function contentHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v).sort();
-    const obj = v as Record<string, unknown>;
-    return `{${keys
-      .filter((k) => obj[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
 }

@@ -6,6 +6,7 @@ import { connect, type Connection } from './connection.js';
 import {
   IncompatibleTopologyError,
   NotConnectedError,
+  PublishTimeoutError,
   StreamFullError,
   StreamUnavailableError,
   WrongLastSequenceError,
@@ -115,6 +116,15 @@ describe('Publisher', () => {
     ).rejects.toBeInstanceOf(StreamUnavailableError);
   });
 
+  it('turns a missing PubAck into PublishTimeoutError', async () => {
+    const silent = conn.nc.subscribe('silent.>'); // a responder that never answers
+    const p = new Publisher(conn, { timeoutMs: 300 });
+    const t = performance.now();
+    await expect(p.publish('silent.x', enc.encode('{}'))).rejects.toBeInstanceOf(PublishTimeoutError);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(290);
+    silent.unsubscribe();
+  });
+
   it('turns a full stream into StreamFullError', async () => {
     await jsm.streams.add({
       name: 'TINY',
@@ -146,7 +156,7 @@ describe('IdempotentPublisher', () => {
     };
     const first = await ip.publish(input);
     expect(first.duplicate).toBe(false);
-    const again = await ip.publish({ ...input, content: { b: [1, 2], a: 1 } });
+    const again = await ip.publish({ ...input, content: { a: 1, b: [1, 2] } });
     expect(again).toEqual({ ...first, duplicate: true });
 
     // Long after the stream's dedup window, the ledger still answers.

@@ -1,0 +1,65 @@
+import { Pool } from 'undici';
+
+export interface LoadResult {
+  /** Responses per second over the whole phase, in-flight requests included. */
+  rate: number;
+  p50: number;
+  p99: number;
+  /** Count per HTTP status; 0 stands for a failed connection. */
+  statuses: Map<number, number>;
+  total: number;
+}
+
+/**
+ * A closed-loop HTTP load: `connections` workers, each sending its next request as soon as the
+ * previous one is answered, until `seconds` have passed. Every request sent is awaited, so the
+ * counts are exact (a check against the stream can be exact too).
+ */
+export async function httpLoad(opts: {
+  url: string;
+  path: string;
+  connections: number;
+  seconds: number;
+  body: (i: number) => string;
+}): Promise<LoadResult> {
+  const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  let i = 0;
+  const start = performance.now();
+  const deadline = start + opts.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const body = opts.body(i++);
+      const t = performance.now();
+      let status = 0;
+      try {
+        const res = await pool.request({
+          path: opts.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        status = res.statusCode;
+        await res.body.dump();
+      } catch {
+        status = 0;
+      }
+      latencies.push(performance.now() - t);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.connections }, worker));
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return {
+    rate: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    statuses,
+    total: latencies.length,
+  };
+}

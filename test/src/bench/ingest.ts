@@ -1,0 +1,190 @@
+// bench:ingest — compares, in one run on one machine:
+//   1. the HTTP ceiling: epro-api's Hono stack answering after validation, without publishing;
+//   2. the raw JetStream publish rate of the same NATS client (and an await-each baseline);
+//   3. the full endpoint: the real epro-api process storing every report in JetStream;
+// then checks that the stream holds exactly as many reports as the endpoint answered 202.
+// The two HTTP phases alternate for BENCH_ROUNDS rounds and medians are reported, so a noisy
+// moment on the machine does not decide the ratio.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { connect, Publisher } from '@cohort/infra';
+import { freePort, NatsServer } from '@cohort/infra/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { reportBody } from '../support/reports.js';
+import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
+import { httpLoad, type LoadResult } from './http-load.js';
+
+/** Seconds per measured HTTP phase. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Alternating ceiling/full rounds; medians are reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Concurrent HTTP connections, as a burst of phones would hold them. */
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** Messages for the raw publish phase. */
+const PUBLISHES = Number(process.env.BENCH_PUBLISHES ?? 200_000);
+/** In-flight publishes for the raw rate: enough to hide the round trip, bounded for memory. */
+const IN_FLIGHT = 1024;
+/** Unmeasured load before measuring, so both servers run with a warm JIT. */
+const WARMUP_SECONDS = 2;
+
+interface Row {
+  name: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+function reports(url: string, seconds: number): Promise<LoadResult> {
+  return httpLoad({
+    url,
+    path: '/v1/reports',
+    connections: CONNECTIONS,
+    seconds,
+    body: (i) => JSON.stringify(reportBody('BENCH', `P${i % 1000}`, i)),
+  });
+}
+
+function summarize(name: string, runs: LoadResult[]): Row {
+  return {
+    name,
+    rate: median(runs.map((r) => r.rate)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((n, r) => n + r.total - (r.statuses.get(202) ?? 0), 0),
+  };
+}
+
+async function rawPublish(
+  nats: NatsServer,
+  name: string,
+  inFlight: number,
+  count: number,
+): Promise<Row> {
+  const conn = await connect({ servers: nats.url, name: 'bench-raw' });
+  const jsm = await jetstreamManager(conn.nc);
+  const stream = `BENCH_${inFlight}`;
+  await jsm.streams.add({
+    name: stream,
+    subjects: [`bench.${inFlight}.>`],
+    storage: 'file',
+  });
+  const publisher = new Publisher(conn);
+  const payload = new TextEncoder().encode(
+    JSON.stringify({ id: crypto.randomUUID(), data: reportBody('BENCH', 'P1') }),
+  );
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      const t = performance.now();
+      try {
+        await publisher.publish(`bench.${inFlight}.P${n % 1000}`, payload, { msgId: `m-${n}` });
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsed = (performance.now() - start) / 1000;
+  const stored = (await jsm.streams.info(stream)).state.messages;
+  await conn.drain();
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    rate: count / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors: errors + (count - stored),
+  };
+}
+
+async function ceilingServer(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'test', 'dist', 'bench', 'ceiling-server.js')],
+    { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'inherit' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(`${url}/healthz`);
+      return { url, stop: () => proc.kill('SIGTERM') };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error('ceiling server did not start');
+}
+
+const fmt = (n: number, d = 0) => n.toFixed(d).padStart(10);
+
+const nats = await NatsServer.start();
+try {
+  console.error(
+    `bench:ingest: ${ROUNDS} rounds of ${SECONDS}s per HTTP phase, ${CONNECTIONS} connections`,
+  );
+  console.error(`raw publish: ${PUBLISHES} messages, ${IN_FLIGHT} in flight`);
+  const raw = await rawPublish(nats, `raw publish, ${IN_FLIGHT} in flight`, IN_FLIGHT, PUBLISHES);
+  console.error('raw publish: awaiting each in turn');
+  const naive = await rawPublish(nats, 'raw publish, 1 in flight', 1, Math.min(PUBLISHES, 10_000));
+
+  const ceil = await ceilingServer();
+  const api = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
+  console.error('warm-up');
+  const warm = [await reports(ceil.url, WARMUP_SECONDS), await reports(api.url, WARMUP_SECONDS)];
+  const ceilingRuns: LoadResult[] = [];
+  const fullRuns: LoadResult[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    console.error(`round ${r}/${ROUNDS}: HTTP ceiling, then full endpoint`);
+    ceilingRuns.push(await reports(ceil.url, SECONDS));
+    fullRuns.push(await reports(api.url, SECONDS));
+  }
+  ceil.stop();
+  await api.stop('SIGTERM');
+  const ceiling = summarize('HTTP ceiling (validate only)', ceilingRuns);
+  const full = summarize('full endpoint (202 after PubAck)', fullRuns);
+
+  const accepted = [warm[1]!, ...fullRuns].reduce((n, r) => n + (r.statuses.get(202) ?? 0), 0);
+  const conn = await connect({ servers: nats.url, name: 'bench-check' });
+  const stored = (await (await jetstreamManager(conn.nc)).streams.info('REPORTS')).state.messages;
+  await conn.drain();
+
+  console.log(
+    `\nwhat (medians of ${ROUNDS} rounds)          req|msg/s    p50 ms    p99 ms    errors`,
+  );
+  for (const r of [ceiling, full, raw, naive]) {
+    console.log(
+      `${r.name.padEnd(36)}${fmt(r.rate)}${fmt(r.p50, 2)}${fmt(r.p99, 2)}${fmt(r.errors)}`,
+    );
+  }
+  console.log(
+    `per round, full/ceiling: ${fullRuns.map((f, i) => (f.rate / ceilingRuns[i]!.rate).toFixed(2)).join(' ')}`,
+  );
+  const ratio = full.rate / ceiling.rate;
+  console.log('\nratios');
+  console.log(`  full endpoint / HTTP ceiling      ${ratio.toFixed(2)}   (goal >= 0.70)`);
+  console.log(`  full endpoint / raw publish       ${(full.rate / raw.rate).toFixed(2)}`);
+  console.log(`  raw publish / awaiting each       ${(raw.rate / naive.rate).toFixed(2)}`);
+  console.log('\ncheck');
+  const same = stored === accepted;
+  console.log(
+    `  202 answers: ${accepted}, reports in the stream: ${stored}: ${same ? 'equal' : 'DIFFERENT'}`,
+  );
+  const met = same && full.errors === 0 && ratio >= 0.7;
+  console.log(`  goal ${met ? 'met' : 'NOT met'}: ratio >= 0.70, zero errors, every 202 stored`);
+  process.exitCode = same && full.errors === 0 ? 0 : 1;
+} finally {
+  await nats.dispose();
+}

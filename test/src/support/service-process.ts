@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@cohort/infra/testing';
+
+/** The repository root, from this file's place in test/src or test/dist. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * A Cohort service started as a real process from its build (`services/<name>/dist/main.js`),
+ * on a free port, ready once `/readyz` answers 200.
+ */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  #exit: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+    readonly port: number,
+  ) {
+    this.#exit = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+    const keep = (d: Buffer) => {
+      this.output.push(d.toString());
+      if (this.output.length > 500) this.output.shift();
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+    const port = await freePort();
+    const proc = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const svc = new ServiceProcess(name, proc, port);
+    await svc.waitReady();
+    return svc;
+  }
+
+  async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) {
+        throw new Error(`${this.name} exited with ${this.proc.exitCode}: ${this.output.join('')}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/readyz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(
+      `${this.name} not ready within ${READY_TIMEOUT_MS} ms: ${this.output.join('')}`,
+    );
+  }
+
+  /** Sends a signal and resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    return this.#exit;
+  }
+}
