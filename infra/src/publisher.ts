@@ -109,7 +109,10 @@ export class Publisher {
     this.#outbox = [];
     for (const m of batch) {
       try {
-        this.#conn.nc.publish(m.subject, m.data, { reply: this.#inbox + m.token, headers: m.headers });
+        this.#conn.nc.publish(m.subject, m.data, {
+          reply: this.#inbox + m.token,
+          headers: m.headers,
+        });
       } catch (e) {
         const p = this.#pending.get(m.token);
         this.#pending.delete(m.token);

@@ -120,7 +120,9 @@ describe('Publisher', () => {
     const silent = conn.nc.subscribe('silent.>'); // a responder that never answers
     const p = new Publisher(conn, { timeoutMs: 300 });
     const t = performance.now();
-    await expect(p.publish('silent.x', enc.encode('{}'))).rejects.toBeInstanceOf(PublishTimeoutError);
+    await expect(p.publish('silent.x', enc.encode('{}'))).rejects.toBeInstanceOf(
+      PublishTimeoutError,
+    );
     expect(performance.now() - t).toBeGreaterThanOrEqual(290);
     silent.unsubscribe();
   });

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, DEFAULT_NATS_URL, natsOptionsFromEnv } from '../connection.js';
+import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
+import { ensureLocalNats } from './local-nats.js';
+
+/** The repository root (this file is infra/dist/cli/main.js). */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const USAGE = `cohort — operate a Cohort installation
+
+Usage:
+  cohort up [--dev]     find or start NATS, provision, run every service (Turborepo)
+  cohort provision      create or update streams and buckets (idempotent)
+  cohort help           this text
+
+Environment: NATS_URL (default ${DEFAULT_NATS_URL}), DATA_DIR (default <repo>/.data),
+COHORT_DUPLICATE_WINDOW_MS, COHORT_REPORTS_MAX_BYTES, COHORT_REPLICAS.
+Exit codes: 0 done, 1 failed, 2 bad arguments.`;
+
+/** A user error: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+async function cmdProvision(): Promise<number> {
+  const conn = await connect({ ...natsOptionsFromEnv('cohort-cli'), waitOnFirstConnect: false });
+  try {
+    const jsm = await jetstreamManager(conn.nc);
+    for (const a of await provision(conn, jsm, topology(topologyOptionsFromEnv()))) {
+      console.log(`${a.action.padEnd(9)} ${a.resource}`);
+    }
+    return 0;
+  } finally {
+    await conn.drain();
+  }
+}
+
+async function cmdUp(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { dev: { type: 'boolean' } } });
+  const dataDir = process.env.DATA_DIR ?? `${REPO_ROOT}.data`;
+  const nats = await ensureLocalNats(process.env.NATS_URL ?? DEFAULT_NATS_URL, dataDir, err);
+  process.env.NATS_URL = nats.url;
+  process.env.DATA_DIR = dataDir;
+  try {
+    await cmdProvision();
+    const task = values.dev ? 'dev' : 'start';
+    err(`running every service: turbo run ${task}`);
+    const turbo = spawn('npx', ['turbo', 'run', task, '--output-logs=full'], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+      env: process.env,
+    });
+    const forward = (s: NodeJS.Signals) => turbo.kill(s);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const code = await new Promise<number>((resolve) => turbo.once('exit', (c) => resolve(c ?? 0)));
+    return code;
+  } finally {
+    if (nats.started) {
+      err('stopping the nats-server started by cohort up');
+      await nats.stop();
+    }
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'up':
+        return await cmdUp(rest);
+      case 'provision':
+        return await cmdProvision();
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${cmd}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`cohort: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    err(`cohort: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
