@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
  * `source` export condition, so tests never run against a stale build.
  */
 export default defineConfig({
-  resolve: { conditions: ['source', 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'module', 'node', 'import', 'default'] } },
+  resolve: { conditions: ['source', 'module', 'node', 'development|production'] },
+  ssr: { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,

@@ -31,6 +31,7 @@ export {
 export {
   DEFAULT_DUPLICATE_WINDOW_MS,
   provision,
+  FAILURES_BUCKET,
   REQUEST_LEDGER_BUCKET,
   topology,
   topologyOptionsFromEnv,
@@ -50,3 +51,32 @@ export {
   type ReadinessCheck,
   type RunningServer,
 } from './http.js';
+export {
+  openStore,
+  storeOptionsFromEnv,
+  type Migration,
+  type Sql,
+  type SqlStore,
+  type StoreOptions,
+} from './store/sql-store.js';
+export {
+  consumerConfig,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_ACK_PENDING,
+  DEFAULT_MAX_DELIVER,
+  ensureConsumer,
+  type ConsumerSpec,
+} from './subscriber/consumer.js';
+export {
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_LINGER_MS,
+  faultsFromEnv,
+  Subscriber,
+  SubscriberMetrics,
+  type Envelope,
+  type EventMeta,
+  type FailureRecord,
+  type Projection,
+  type SubscriberOptions,
+} from './subscriber/runtime.js';

@@ -39,9 +39,10 @@ describe('provision', () => {
     expect(first).toEqual([
       { resource: 'stream REPORTS', action: 'created' },
       { resource: `bucket ${REQUEST_LEDGER_BUCKET}`, action: 'created' },
+      { resource: 'bucket FAILURES', action: 'created' },
     ]);
     const again = await provision(conn, jsm, topo);
-    expect(again.map((a) => a.action)).toEqual(['unchanged', 'unchanged']);
+    expect(again.map((a) => a.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     const info = await jsm.streams.info('REPORTS');
     expect(info.config).toMatchObject({
       storage: 'file',

@@ -10,6 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { Streams } from '@cohort/contracts';
 import type { Connection } from './connection.js';
 import { IncompatibleTopologyError } from './errors.js';
+import { ensureConsumer, type ConsumerSpec } from './subscriber/consumer.js';
 
 /**
  * Default dedup window for `Nats-Msg-Id`: two minutes covers a phone's retries through a burst
@@ -21,6 +22,8 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 
 /** Name of the KV bucket that maps a client's requestId to the event it became. */
 export const REQUEST_LEDGER_BUCKET = 'REQUESTS';
+/** KV bucket where subscribers record the last error of each failing message. */
+export const FAILURES_BUCKET = 'FAILURES';
 
 export interface TopologyOptions {
   /** Dedup window of the event streams, in ms (`COHORT_DUPLICATE_WINDOW_MS`). */
@@ -29,11 +32,14 @@ export interface TopologyOptions {
   reportsMaxBytes?: number;
   /** Replicas per stream: 1 on one server, 3 in a cluster (`COHORT_REPLICAS`). */
   replicas?: number;
+  /** Durable consumers of the subscriber services. */
+  consumers?: ConsumerSpec[];
 }
 
 export interface Topology {
   streams: StreamSpec[];
   buckets: BucketSpec[];
+  consumers: ConsumerSpec[];
 }
 
 export type StreamSpec = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
@@ -51,7 +57,7 @@ function auditStream(
   name: string,
   subjects: readonly string[],
   description: string,
-  o: Required<TopologyOptions>,
+  o: Required<Omit<TopologyOptions, 'consumers'>>,
   maxBytes = -1,
 ): StreamSpec {
   return {
@@ -74,7 +80,7 @@ function auditStream(
 
 /** The whole topology, as code. */
 export function topology(opts: TopologyOptions = {}): Topology {
-  const o: Required<TopologyOptions> = {
+  const o: Required<Omit<TopologyOptions, 'consumers'>> = {
     duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
     reportsMaxBytes: opts.reportsMaxBytes ?? -1,
     replicas: opts.replicas ?? 1,
@@ -89,10 +95,16 @@ export function topology(opts: TopologyOptions = {}): Topology {
         o.reportsMaxBytes,
       ),
     ],
+    consumers: opts.consumers ?? [],
     buckets: [
       {
         name: REQUEST_LEDGER_BUCKET,
         description: 'client requestId -> the event it became',
+        replicas: o.replicas,
+      },
+      {
+        name: FAILURES_BUCKET,
+        description: '<consumer>.<stream seq> -> last error recorded by the subscriber runtime',
         replicas: o.replicas,
       },
     ],
@@ -146,6 +158,12 @@ export async function provision(
       replicas: b.replicas,
     });
     actions.push({ resource: `bucket ${b.name}`, action: existed ? 'unchanged' : 'created' });
+  }
+  for (const c of topo.consumers) {
+    actions.push({
+      resource: `consumer ${c.stream}/${c.name}`,
+      action: await ensureConsumer(jsm, c),
+    });
   }
   return actions;
 }

@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { testStores } from '../testing/stores.js';
+
+describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
+  afterAll(cleanup);
+
+  it('applies migrations once, in order, and refuses a database migrated by a newer build', async () => {
+    const store = await open();
+    const v1 = { version: 1, name: 'a', sql: 'CREATE TABLE a (x int); INSERT INTO a VALUES (1);' };
+    const v2 = { version: 2, name: 'b', sql: 'ALTER TABLE a ADD COLUMN y text;' };
+    expect(await store.migrate('ns', [v2, v1])).toBe(2);
+    expect(await store.migrate('ns', [v1, v2])).toBe(0);
+    expect(
+      await store.migrate(
+        'other',
+        [v1].map((m) => ({ ...m, sql: 'CREATE TABLE b (x int)' })),
+      ),
+    ).toBe(1);
+    await expect(store.migrate('ns', [v1])).rejects.toThrow(
+      /migrations 2 that this build does not know/,
+    );
+    expect((await store.query('SELECT x, y FROM a')).rows).toEqual([{ x: 1, y: null }]);
+    await store.close();
+  });
+
+  it('commits a transaction that resolves and rolls back one that throws', async () => {
+    const store = await open();
+    await store.exec('CREATE TABLE t (x int)');
+    await store.transaction((tx) => tx.query('INSERT INTO t VALUES (1)'));
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.query('INSERT INTO t VALUES (2)');
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect((await store.query<{ x: number }>('SELECT x FROM t')).rows).toEqual([{ x: 1 }]);
+    await store.close();
+  });
+});

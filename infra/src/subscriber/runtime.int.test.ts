@@ -1,0 +1,229 @@
+import { reportSubject } from '@cohort/contracts';
+import type { CohortEvent } from '@cohort/contracts';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Connection } from '../connection.js';
+import { createLogger } from '../logger.js';
+import { Publisher } from '../publisher.js';
+import type { Sql, SqlStore } from '../store/sql-store.js';
+import { NatsServer } from '../testing/nats-server.js';
+import { reportSubmitted } from '../testing/events.js';
+import { testStores } from '../testing/stores.js';
+import { FAILURES_BUCKET, provision, topology } from '../topology.js';
+import { Subscriber, SubscriberMetrics, type FailureRecord, type Projection } from './runtime.js';
+
+const enc = new TextEncoder();
+let server: NatsServer;
+let conn: Connection;
+let jsm: JetStreamManager;
+let publisher: Publisher;
+
+beforeAll(async () => {
+  // A short dedup window, so a test can publish "long after" it.
+  server = await NatsServer.start();
+  conn = await connect({ servers: server.url, name: 'runtime-test' });
+  jsm = await jetstreamManager(conn.nc);
+  await provision(conn, jsm, topology({ duplicateWindowMs: 1_000 }));
+  publisher = new Publisher(conn);
+});
+
+afterAll(async () => {
+  await conn?.drain();
+  await server?.dispose();
+});
+
+/** A projection that records every report and throws for patients named POISON-*. */
+function testProjection(
+  name: string,
+  trialId: string,
+  opts: { maxDeliver?: number } = {},
+): Projection {
+  return {
+    consumer: {
+      stream: 'REPORTS',
+      name,
+      filterSubject: `reports.${trialId}.*`,
+      maxDeliver: opts.maxDeliver ?? 3,
+      ackWaitMs: 5_000,
+    },
+    migrations: [
+      {
+        version: 1,
+        name: 'seen',
+        sql: `CREATE TABLE IF NOT EXISTS seen (consumer text, request_id text, seq bigint)`,
+      },
+    ],
+    key: (e: CohortEvent) => e.data.requestId,
+    async apply(tx: Sql, event: CohortEvent, meta) {
+      if (event.data.patientId.startsWith('POISON'))
+        throw new Error(`cannot apply ${event.data.patientId}`);
+      await tx.query('INSERT INTO seen (consumer, request_id, seq) VALUES ($1, $2, $3)', [
+        name,
+        event.data.requestId,
+        meta.seq,
+      ]);
+    },
+  };
+}
+
+async function publish(trialId: string, patientId: string, requestId?: string) {
+  const e = reportSubmitted({ trialId, patientId, requestId });
+  return publisher.publish(reportSubject(trialId, patientId), enc.encode(JSON.stringify(e)), {
+    msgId: e.id,
+  });
+}
+
+async function seen(store: SqlStore, name: string) {
+  const { rows } = await store.query<{ request_id: string; seq: string }>(
+    'SELECT request_id, seq FROM seen WHERE consumer = $1 ORDER BY seq',
+    [name],
+  );
+  return rows;
+}
+
+function startSubscriber(store: SqlStore, projection: Projection, backoffMs = [200]) {
+  const sub = new Subscriber(
+    conn,
+    store,
+    projection,
+    new SubscriberMetrics(new Registry()),
+    createLogger('test'),
+    { backoffMs, lingerMs: 5 },
+  );
+  return sub;
+}
+
+async function advisories(subject: string) {
+  const received: { stream_seq: number; deliveries?: number; consumer: string }[] = [];
+  const sub = conn.nc.subscribe(subject, {
+    callback: (_e, m) => {
+      received.push(m.json());
+    },
+  });
+  await conn.nc.flush();
+  return { received, stop: () => sub.unsubscribe() };
+}
+
+describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanup }) => {
+  let store: SqlStore;
+  const trial = `RT${kind}`;
+
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await cleanup();
+  });
+
+  it('applies each requestId once, even when published again long after the dedup window', async () => {
+    const name = `test-${kind}-once`;
+    const t = `${trial}ONCE`;
+    const sub = startSubscriber(store, testProjection(name, t));
+    await sub.start();
+    const requestId = crypto.randomUUID();
+    const a = await publish(t, 'P1', requestId);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const b = await publish(t, 'P1', requestId); // another event id, same requestId
+    expect(b.seq).toBeGreaterThan(a.seq);
+    await publish(t, 'P2');
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(2);
+    const consumer = await jsm.consumers.info('REPORTS', name);
+    await expect
+      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
+        timeout: 10_000,
+      })
+      .toBe(0);
+    expect(consumer.num_pending).toBe(0);
+    const rows = await seen(store, name);
+    expect(rows.filter((r) => r.request_id === requestId)).toHaveLength(1);
+    await sub.stop();
+  });
+
+  it('isolates a poison message: the rest apply at once, it retries then dies at max deliver', async () => {
+    const name = `test-${kind}-poison`;
+    const t = `${trial}POISON`;
+    const adv = await advisories(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.REPORTS.${name}`);
+    const sub = startSubscriber(store, testProjection(name, t, { maxDeliver: 3 }));
+    // Publish before starting, so the poison sits in the middle of one batch.
+    await publish(t, 'P1');
+    const poison = await publish(t, 'POISON-1');
+    for (let i = 2; i <= 5; i++) await publish(t, `P${i}`);
+    await sub.start();
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 5_000 }).toBe(5);
+    // Healthy messages published behind the poison flow while it is being retried.
+    await publish(t, 'P6');
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 5_000 }).toBe(6);
+    await expect.poll(() => adv.received.length, { timeout: 15_000 }).toBe(1);
+    expect(adv.received[0]).toMatchObject({
+      stream_seq: poison.seq,
+      deliveries: 3,
+      consumer: name,
+    });
+    const kv = await new Kvm(conn.nc).open(FAILURES_BUCKET);
+    const record = (await kv.get(`${name}.${poison.seq}`))!.json<FailureRecord>();
+    expect(record).toMatchObject({
+      consumer: name,
+      seq: poison.seq,
+      deliveries: 3,
+      kind: 'handler',
+      error: 'Error: cannot apply POISON-1',
+    });
+    expect((await seen(store, name)).map((r) => r.request_id)).toHaveLength(6);
+    adv.stop();
+    await sub.stop();
+  });
+
+  it('terminates a schema-invalid message at once and records why', async () => {
+    const name = `test-${kind}-invalid`;
+    const t = `${trial}INVALID`;
+    const sub = startSubscriber(store, testProjection(name, t));
+    const bad = await publisher.publish(
+      `reports.${t}.P1`,
+      enc.encode(JSON.stringify({ ...reportSubmitted(), data: { trialId: 'x' } })),
+    );
+    await publish(t, 'P2');
+    await sub.start();
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 5_000 }).toBe(1);
+    const kv = await new Kvm(conn.nc).open(FAILURES_BUCKET);
+    await expect
+      .poll(async () => (await kv.get(`${name}.${bad.seq}`))?.value.length ?? 0)
+      .toBeGreaterThan(0);
+    const record = (await kv.get(`${name}.${bad.seq}`))!.json<FailureRecord>();
+    expect(record).toMatchObject({ kind: 'invalid', deliveries: 1 });
+    expect(record.error).toMatch(/data\.requestId/);
+    await expect
+      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
+        timeout: 5_000,
+      })
+      .toBe(0);
+    await sub.stop();
+  });
+
+  it('finishes and acks the batch in hand on stop, and a restart applies nothing twice', async () => {
+    const name = `test-${kind}-stop`;
+    const t = `${trial}STOP`;
+    for (let i = 0; i < 2_000; i++) void publish(t, `P${i % 20}`);
+    await conn.nc.flush();
+    const sub = startSubscriber(store, testProjection(name, t));
+    await sub.start();
+    await expect
+      .poll(async () => (await seen(store, name)).length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    await sub.stop();
+    const afterStop = (await seen(store, name)).length;
+    const info = await jsm.consumers.info('REPORTS', name);
+    expect(info.num_ack_pending).toBe(0);
+    const again = startSubscriber(store, testProjection(name, t));
+    await again.start();
+    await expect
+      .poll(async () => (await seen(store, name)).length, { timeout: 15_000 })
+      .toBe(2_000);
+    const rows = await seen(store, name);
+    expect(new Set(rows.map((r) => r.request_id)).size).toBe(2_000);
+    expect(afterStop).toBeLessThanOrEqual(2_000);
+    await again.stop();
+  });
+});

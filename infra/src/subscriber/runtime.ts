@@ -1,0 +1,460 @@
+import { parseEvent } from '@cohort/contracts';
+import type { CohortEvent } from '@cohort/contracts';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { Connection } from '../connection.js';
+import type { Logger } from '../logger.js';
+import type { Migration, Sql, SqlStore } from '../store/sql-store.js';
+import { FAILURES_BUCKET } from '../topology.js';
+import {
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_DELIVER,
+  ensureConsumer,
+  type ConsumerSpec,
+} from './consumer.js';
+
+/** Where a message came from and how often it has been delivered. */
+export interface EventMeta {
+  stream: string;
+  /** Stream sequence: a total order within the stream. */
+  seq: number;
+  subject: string;
+  /** 1 on first delivery. */
+  deliveries: number;
+}
+
+export interface Envelope<E = CohortEvent> {
+  event: E;
+  meta: EventMeta;
+}
+
+/**
+ * A read model fed by one durable consumer.
+ *
+ * Contract: `apply` (and `applyBatch`, when given) runs inside the runtime's transaction, together
+ * with the inbox row of each message; a throw rolls back that message's work only. Every event of
+ * the stream (after the filter) arrives, of every type; ignore the ones you do not need. Order is
+ * the stream's within one batch; across instances and redeliveries it is not guaranteed, so
+ * decide by stream sequence or event time where order matters.
+ */
+export interface Projection {
+  /** The durable consumer (its name is `<service>-<projection>`, never renamed). */
+  consumer: ConsumerSpec;
+  /** Tables of this projection, versioned in the namespace of the consumer name. */
+  migrations: Migration[];
+  /** The idempotency key: a second message with the same key is skipped. Default: the event id. */
+  key?(event: CohortEvent): string;
+  apply(tx: Sql, event: CohortEvent, meta: EventMeta): Promise<void>;
+  /** Optional set-based form of `apply` for whole batches; must have the same effect. */
+  applyBatch?(tx: Sql, items: Envelope[]): Promise<void>;
+}
+
+export interface SubscriberOptions {
+  /** Most messages per transaction. */
+  batchSize?: number;
+  /** How long a partial batch waits for more messages before it is applied. */
+  lingerMs?: number;
+  /** Delays before redelivering a failed message, by delivery count; the last one repeats. */
+  backoffMs?: number[];
+  /** Test-only fault injection: called after each commit, before the acks. */
+  afterCommit?: (batch: number) => void;
+}
+
+/** Growing delays ride out a database restart without hammering it. */
+export const DEFAULT_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+/** A batch waits this long to fill: imperceptible to a reader, large enough to batch a burst. */
+export const DEFAULT_LINGER_MS = 20;
+/** Longest a pull request waits for messages; also the longest stop() waits for one. */
+const FETCH_EXPIRES_MS = 2_000;
+/** How often consumer lag is read from the server. */
+const LAG_POLL_MS = 5_000;
+
+/** The runtime's own tables: one inbox row per applied idempotency key, per consumer. */
+const RUNTIME_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'inbox',
+    sql: `CREATE TABLE cohort_inbox (
+      consumer text NOT NULL,
+      key text NOT NULL,
+      stream_seq bigint NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer, key)
+    )`,
+  },
+];
+
+interface Item extends Envelope {
+  msg: JsMsg;
+  key: string;
+}
+
+interface Outcome {
+  applied: Item[];
+  skipped: Item[];
+  failed: { item: Item; error: string }[];
+}
+
+/** Metrics of every subscriber in a service, labelled by consumer. */
+export class SubscriberMetrics {
+  readonly applied: Counter<'consumer'>;
+  readonly skipped: Counter<'consumer'>;
+  readonly failed: Counter<'consumer' | 'kind'>;
+  readonly batchSize: Histogram<'consumer'>;
+  readonly batchSeconds: Histogram<'consumer'>;
+  readonly lag: Gauge<'consumer'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.applied = new Counter({
+      name: 'cohort_subscriber_applied_total',
+      help: 'Messages applied to the projection',
+      labelNames: ['consumer'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'cohort_subscriber_skipped_total',
+      help: 'Messages skipped because their idempotency key was already applied',
+      labelNames: ['consumer'],
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'cohort_subscriber_failed_total',
+      help: 'Failed deliveries: handler errors (retried) and invalid messages (terminated)',
+      labelNames: ['consumer', 'kind'],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'cohort_subscriber_batch_size',
+      help: 'Messages per batch',
+      labelNames: ['consumer'],
+      buckets: [1, 5, 10, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.batchSeconds = new Histogram({
+      name: 'cohort_subscriber_batch_seconds',
+      help: 'Time to apply, commit and ack one batch',
+      labelNames: ['consumer'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.lag = new Gauge({
+      name: 'cohort_subscriber_lag',
+      help: 'Messages in the stream not yet delivered to the consumer',
+      labelNames: ['consumer'],
+      registers,
+    });
+  }
+}
+
+/** What the runtime keeps of a failing message, for the dead-letter desk. */
+export interface FailureRecord {
+  consumer: string;
+  stream: string;
+  seq: number;
+  subject: string;
+  deliveries: number;
+  error: string;
+  /** `handler` (retried) or `invalid` (terminated at once). */
+  kind: 'handler' | 'invalid';
+  firstFailedAt: string;
+  lastFailedAt: string;
+}
+
+/**
+ * The durable subscriber: pulls from one durable consumer, applies micro-batches to the
+ * projection in one transaction with an inbox row per message, commits, then acks.
+ *
+ * Guarantees: a message is acked only after its effect is committed; a redelivered message whose
+ * key is already in the inbox is acked and skipped, so a crash anywhere neither loses nor
+ * duplicates. A failing message is isolated from its batch and retried with growing delays
+ * until max deliver; an invalid one is terminated at once. Both are recorded in the FAILURES
+ * bucket with their error.
+ */
+export class Subscriber {
+  readonly name: string;
+  #consumer: Consumer | undefined;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #lagTimer: NodeJS.Timeout | undefined;
+  #batches = 0;
+  #failures: KV | undefined;
+  readonly #batchSize: number;
+  readonly #lingerMs: number;
+  readonly #backoff: number[];
+  readonly #maxDeliver: number;
+  readonly #ackWaitMs: number;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly store: SqlStore,
+    private readonly projection: Projection,
+    private readonly metrics: SubscriberMetrics,
+    private readonly log: Logger,
+    private readonly opts: SubscriberOptions = {},
+  ) {
+    this.name = projection.consumer.name;
+    this.#batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.#lingerMs = opts.lingerMs ?? DEFAULT_LINGER_MS;
+    this.#backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.#maxDeliver = projection.consumer.maxDeliver ?? DEFAULT_MAX_DELIVER;
+    this.#ackWaitMs = projection.consumer.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+  }
+
+  /** True once the consumer is attached and until stop() is called. */
+  get attached(): boolean {
+    return this.#consumer !== undefined && !this.#stopping;
+  }
+
+  /** Migrates, ensures the durable, and starts pulling. */
+  async start(): Promise<void> {
+    await this.store.migrate('cohort', RUNTIME_MIGRATIONS);
+    await this.store.migrate(this.name, this.projection.migrations);
+    const jsm = await jetstreamManager(this.conn.nc);
+    await ensureConsumer(jsm, this.projection.consumer);
+    this.#failures = await new Kvm(this.conn.nc).open(FAILURES_BUCKET);
+    const consumer = await jetstream(this.conn.nc).consumers.get(
+      this.projection.consumer.stream,
+      this.name,
+    );
+    this.#consumer = consumer;
+    this.#loop = this.#run();
+    const pollLag = async () => {
+      try {
+        const info = await consumer.info(true);
+        this.metrics.lag.set({ consumer: this.name }, info.num_pending);
+      } catch {
+        // lag is best effort
+      }
+    };
+    void pollLag();
+    this.#lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS).unref();
+  }
+
+  /** Stops pulling, applies and acks what was already delivered, then resolves. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return this.#loop;
+    this.#stopping = true;
+    if (this.#lagTimer) clearInterval(this.#lagTimer);
+    await this.#loop;
+  }
+
+  /**
+   * Pulls with fetch requests of one batch each, never more: every message the server has
+   * delivered is in a batch that is applied and acked, also on stop (no message is left to wait
+   * out its ack wait). A partial batch is applied once it has lingered `lingerMs`.
+   */
+  async #run(): Promise<void> {
+    const consumer = this.#consumer!;
+    while (!this.#stopping) {
+      try {
+        const fetched = await consumer.fetch({
+          max_messages: this.#batchSize,
+          expires: FETCH_EXPIRES_MS,
+        });
+        const it = fetched[Symbol.asyncIterator]();
+        let batch: JsMsg[] = [];
+        let next = it.next();
+        let deadline = 0;
+        for (;;) {
+          const r =
+            batch.length === 0
+              ? await next
+              : await Promise.race([next, sleep(Math.max(0, deadline - performance.now()))]);
+          if (r === undefined) {
+            await this.#process(batch); // lingered long enough; `next` is still pending
+            batch = [];
+            continue;
+          }
+          if (r.done) break;
+          batch.push(r.value);
+          if (batch.length === 1) deadline = performance.now() + this.#lingerMs;
+          next = it.next();
+          if (batch.length >= this.#batchSize) {
+            await this.#process(batch);
+            batch = [];
+          }
+        }
+        if (batch.length > 0) await this.#process(batch);
+      } catch (e) {
+        if (this.#stopping) break;
+        this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
+        await sleep(1_000);
+      }
+    }
+  }
+
+  async #process(batch: JsMsg[]): Promise<void> {
+    const started = performance.now();
+    const items: Item[] = [];
+    for (const msg of batch) {
+      const parsed = parseEvent(msg.data);
+      const meta: EventMeta = {
+        stream: msg.info.stream,
+        seq: msg.seq,
+        subject: msg.subject,
+        deliveries: msg.info.deliveryCount,
+      };
+      if (!parsed.ok) {
+        const error = `${parsed.error.message}: ${parsed.error.issues
+          .map((i) => `${i.path || '(root)'} ${i.message}`)
+          .join('; ')}`;
+        this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
+        // The reason is recorded here, not given to term(): servers before 2.10 do not take one.
+        await this.#recordFailure(meta, error, 'invalid');
+        msg.term();
+        continue;
+      }
+      const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
+      items.push({ msg, event: parsed.event, meta, key });
+    }
+    if (items.length === 0) return;
+
+    const keepAlive = setInterval(
+      () => items.forEach((i) => i.msg.working()),
+      Math.max(1_000, this.#ackWaitMs / 3),
+    );
+    let outcome: Outcome;
+    try {
+      outcome = await this.#apply(items);
+      this.opts.afterCommit?.(++this.#batches);
+    } finally {
+      clearInterval(keepAlive);
+    }
+
+    for (const i of outcome.applied) i.msg.ack();
+    for (const i of outcome.skipped) i.msg.ack();
+    for (const { item, error } of outcome.failed) {
+      const d = item.meta.deliveries;
+      // On the last delivery the nak lets the server give up and raise MAX_DELIVERIES.
+      item.msg.nak(this.#backoff[Math.min(d - 1, this.#backoff.length - 1)]);
+      this.metrics.failed.inc({ consumer: this.name, kind: 'handler' });
+      this.log.warn(
+        {
+          consumer: this.name,
+          seq: item.meta.seq,
+          deliveries: d,
+          maxDeliver: this.#maxDeliver,
+          error,
+        },
+        'message failed',
+      );
+      await this.#recordFailure(item.meta, error, 'handler');
+    }
+    const c = { consumer: this.name };
+    this.metrics.applied.inc(c, outcome.applied.length);
+    this.metrics.skipped.inc(c, outcome.skipped.length);
+    this.metrics.batchSize.observe(c, batch.length);
+    this.metrics.batchSeconds.observe(c, (performance.now() - started) / 1000);
+  }
+
+  /** One transaction for the whole batch; if anything in it fails, again with one savepoint each. */
+  async #apply(items: Item[]): Promise<Outcome> {
+    try {
+      return await this.store.transaction(async (tx) => {
+        const fresh = await this.#claim(tx, items);
+        const skipped = items.filter((i) => !fresh.includes(i));
+        if (this.projection.applyBatch) await this.projection.applyBatch(tx, fresh);
+        else for (const i of fresh) await this.projection.apply(tx, i.event, i.meta);
+        return { applied: fresh, skipped, failed: [] };
+      });
+    } catch (e) {
+      if (items.length === 1)
+        return { applied: [], skipped: [], failed: [{ item: items[0]!, error: errorText(e) }] };
+    }
+    const outcome: Outcome = { applied: [], skipped: [], failed: [] };
+    try {
+      await this.store.transaction(async (tx) => {
+        for (const item of items) {
+          await tx.query('SAVEPOINT cohort_item');
+          try {
+            const fresh = await this.#claim(tx, [item]);
+            if (fresh.length === 0) outcome.skipped.push(item);
+            else {
+              await this.projection.apply(tx, item.event, item.meta);
+              outcome.applied.push(item);
+            }
+            await tx.query('RELEASE SAVEPOINT cohort_item');
+          } catch (e) {
+            await tx.query('ROLLBACK TO SAVEPOINT cohort_item');
+            outcome.failed.push({ item, error: errorText(e) });
+          }
+        }
+      });
+    } catch (e) {
+      // The database itself failed (not one message): every message is retried.
+      const error = errorText(e);
+      return { applied: [], skipped: [], failed: items.map((item) => ({ item, error })) };
+    }
+    return outcome;
+  }
+
+  /** Inserts the inbox rows; returns the items whose key was new (first of each key only). */
+  async #claim(tx: Sql, items: Item[]): Promise<Item[]> {
+    const firstByKey = new Map<string, Item>();
+    for (const i of items) if (!firstByKey.has(i.key)) firstByKey.set(i.key, i);
+    const unique = [...firstByKey.values()];
+    if (unique.length === 0) return [];
+    const { rows } = await tx.query<{ key: string }>(
+      `INSERT INTO cohort_inbox (consumer, key, stream_seq)
+       SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s)
+       ON CONFLICT DO NOTHING RETURNING key`,
+      [this.name, unique.map((i) => i.key), unique.map((i) => i.meta.seq)],
+    );
+    const inserted = new Set(rows.map((r) => r.key));
+    return unique.filter((i) => inserted.has(i.key));
+  }
+
+  async #recordFailure(meta: EventMeta, error: string, kind: FailureRecord['kind']): Promise<void> {
+    const key = `${this.name}.${meta.seq}`;
+    const now = new Date().toISOString();
+    try {
+      const kv = this.#failures!;
+      const previous = await kv.get(key);
+      const first = previous?.value.length ? previous.json<FailureRecord>().firstFailedAt : now;
+      const record: FailureRecord = {
+        consumer: this.name,
+        stream: meta.stream,
+        seq: meta.seq,
+        subject: meta.subject,
+        deliveries: meta.deliveries,
+        error: error.slice(0, 4_000),
+        kind,
+        firstFailedAt: first,
+        lastFailedAt: now,
+      };
+      await kv.put(key, JSON.stringify(record));
+    } catch (e) {
+      this.log.error({ err: e, consumer: this.name, seq: meta.seq }, 'could not record failure');
+    }
+  }
+}
+
+function sleep(ms: number): Promise<undefined> {
+  return new Promise((r) => setTimeout(() => r(undefined), ms));
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * Test-only fault injection from the environment: `COHORT_FAULT_KILL_AFTER_COMMIT=<n>` kills
+ * the process with SIGKILL after its n-th commit, before that batch is acked.
+ */
+export function faultsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<SubscriberOptions, 'afterCommit'> {
+  const n = Number(env.COHORT_FAULT_KILL_AFTER_COMMIT);
+  if (!Number.isInteger(n) || n < 1) return {};
+  return {
+    afterCommit: (batch) => {
+      if (batch >= n) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
