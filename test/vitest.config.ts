@@ -1,1 +1,5 @@
-export { default } from '../vitest.shared.js';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../vitest.shared.js';
+
+// End-to-end files start several processes each: one file at a time on a 2-core machine.
+export default mergeConfig(shared, defineConfig({ test: { fileParallelism: false } }));

@@ -26,6 +26,8 @@ export function mountOps(
   app: Hono,
   metrics: ServiceMetrics,
   checks: Record<string, ReadinessCheck>,
+  /** Extra facts shown by /readyz that do not decide readiness (e.g. consumer lag). */
+  info?: () => Promise<Record<string, unknown>>,
 ) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -39,8 +41,9 @@ export function mountOps(
       }),
     );
     const ready = results.every(([, r]) => r === 'ok');
+    const extra = info ? await info().catch(() => ({})) : {};
     return c.json(
-      { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) },
+      { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results), ...extra },
       ready ? 200 : 503,
     );
   });

@@ -73,6 +73,7 @@ export {
   DEFAULT_LINGER_MS,
   faultsFromEnv,
   Subscriber,
+  subscriberOptionsFromEnv,
   SubscriberMetrics,
   type Envelope,
   type EventMeta,

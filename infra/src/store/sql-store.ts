@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -54,7 +55,10 @@ export async function openStore(opts: StoreOptions): Promise<SqlStore> {
   return PgliteStore.open(opts.dataDir ? `${opts.dataDir}/${opts.service}` : undefined);
 }
 
-/** Reads `DATABASE_URL`, `DATABASE_SCHEMA` and `DATA_DIR`. */
+/** `<repo>/.data`: this file is infra/{src,dist}/store/sql-store.*. */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data', import.meta.url));
+
+/** Reads `DATABASE_URL`, `DATABASE_SCHEMA` and `DATA_DIR` (default `<repo>/.data`). */
 export function storeOptionsFromEnv(
   service: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -63,7 +67,7 @@ export function storeOptionsFromEnv(
     service,
     databaseUrl: env.DATABASE_URL || undefined,
     schema: env.DATABASE_SCHEMA || undefined,
-    dataDir: env.DATA_DIR,
+    dataDir: env.DATA_DIR || DEFAULT_DATA_DIR,
   };
 }
 

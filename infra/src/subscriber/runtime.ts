@@ -236,6 +236,12 @@ export class Subscriber {
     this.#lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS).unref();
   }
 
+  /** Messages in the stream not yet delivered to the consumer, read from the server now. */
+  async lag(): Promise<number> {
+    const info = await this.#consumer!.info(false);
+    return info.num_pending;
+  }
+
   /** Stops pulling, applies and acks what was already delivered, then resolves. */
   async stop(): Promise<void> {
     if (this.#stopping) return this.#loop;
@@ -441,6 +447,43 @@ function sleep(ms: number): Promise<undefined> {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * Subscriber settings from the environment: `SUBSCRIBER_BATCH_SIZE`, `SUBSCRIBER_LINGER_MS`,
+ * `SUBSCRIBER_MAX_DELIVER`, `SUBSCRIBER_ACK_WAIT_MS`, `SUBSCRIBER_MAX_ACK_PENDING`,
+ * `SUBSCRIBER_BACKOFF_MS` (comma-separated).
+ */
+export function subscriberOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  consumer: Partial<Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs' | 'maxAckPending'>>;
+  runtime: SubscriberOptions;
+} {
+  const int = (k: string) => {
+    const v = env[k];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`${k} must be a whole number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const backoff = env.SUBSCRIBER_BACKOFF_MS?.split(',').map((x) => Number(x.trim()));
+  if (backoff?.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new Error('SUBSCRIBER_BACKOFF_MS must be comma-separated milliseconds');
+  }
+  return {
+    consumer: defined({
+      maxDeliver: int('SUBSCRIBER_MAX_DELIVER'),
+      ackWaitMs: int('SUBSCRIBER_ACK_WAIT_MS'),
+      maxAckPending: int('SUBSCRIBER_MAX_ACK_PENDING'),
+    }),
+    runtime: defined({
+      batchSize: int('SUBSCRIBER_BATCH_SIZE'),
+      lingerMs: int('SUBSCRIBER_LINGER_MS'),
+      backoffMs: backoff,
+    }),
+  };
 }
 
 /**

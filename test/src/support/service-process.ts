@@ -35,14 +35,18 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  static async start(
+    name: string,
+    env: Record<string, string>,
+    opts: { waitReady?: boolean } = {},
+  ): Promise<ServiceProcess> {
     const port = await freePort();
     const proc = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
       env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const svc = new ServiceProcess(name, proc, port);
-    await svc.waitReady();
+    if (opts.waitReady ?? true) await svc.waitReady();
     return svc;
   }
 
@@ -63,6 +67,15 @@ export class ServiceProcess {
     throw new Error(
       `${this.name} not ready within ${READY_TIMEOUT_MS} ms: ${this.output.join('')}`,
     );
+  }
+
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  exited(): Promise<number | null> {
+    return this.#exit;
+  }
+
+  get signal(): NodeJS.Signals | null {
+    return this.proc.signalCode;
   }
 
   /** Sends a signal and resolves with the exit code. */

@@ -1,0 +1,154 @@
+import type { ReportSubmitted } from '@cohort/contracts';
+import { createLogger, ServiceMetrics, type EventMeta, type SqlStore } from '@cohort/infra';
+import { reportSubmitted, testStores } from '@cohort/infra/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+import { caseReports, migrations } from './case-reports.js';
+import type { CaseReport, Page, TrialSummary } from './queries.js';
+
+const minute = (m: number) => new Date(Date.UTC(2026, 0, 1, 8, m)).toISOString();
+
+function events(): { event: ReportSubmitted; meta: EventMeta }[] {
+  // 3 patients in T-A (P1 x3, P2 x2, P3 x1), 1 patient in T-B.
+  const spec: [string, string, number][] = [
+    ['T-A', 'P1', 1],
+    ['T-A', 'P2', 2],
+    ['T-A', 'P1', 3],
+    ['T-B', 'P9', 4],
+    ['T-A', 'P3', 5],
+    ['T-A', 'P2', 6],
+    ['T-A', 'P1', 7],
+  ];
+  return spec.map(([trialId, patientId, m], i) => ({
+    event: reportSubmitted({ trialId, patientId, completedAt: minute(m) }),
+    meta: {
+      stream: 'REPORTS',
+      seq: i + 1,
+      subject: `reports.${trialId}.${patientId}`,
+      deliveries: 1,
+    },
+  }));
+}
+
+async function snapshot(store: SqlStore) {
+  const q = async (sql: string) => (await store.query(sql)).rows;
+  return {
+    reports: await q(
+      'SELECT event_id, trial_id, patient_id, stream_seq::int AS seq FROM case_reports ORDER BY event_id',
+    ),
+    patients: await q('SELECT * FROM trial_patients ORDER BY trial_id, patient_id'),
+    summaries: await q('SELECT * FROM trial_summaries ORDER BY trial_id'),
+  };
+}
+
+describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => {
+  let perEvent: SqlStore;
+  let batched: SqlStore;
+  const all = events();
+
+  beforeAll(async () => {
+    [perEvent, batched] = await Promise.all([open(), open()]);
+    for (const s of [perEvent, batched]) await s.migrate('edc-case-reports', migrations);
+    for (const { event, meta } of all) {
+      await perEvent.transaction((tx) => caseReports.apply(tx, event, meta));
+    }
+    await batched.transaction((tx) => caseReports.applyBatch!(tx, all.slice(0, 4)));
+    await batched.transaction((tx) => caseReports.applyBatch!(tx, all.slice(4)));
+  });
+
+  afterAll(async () => {
+    await perEvent?.close();
+    await batched?.close();
+    await cleanup();
+  });
+
+  it('keeps one row per report and counts patients and reports per trial', async () => {
+    const s = await snapshot(perEvent);
+    expect(s.reports).toHaveLength(7);
+    expect(s.patients).toEqual([
+      { trial_id: 'T-A', patient_id: 'P1', reports: 3 },
+      { trial_id: 'T-A', patient_id: 'P2', reports: 2 },
+      { trial_id: 'T-A', patient_id: 'P3', reports: 1 },
+      { trial_id: 'T-B', patient_id: 'P9', reports: 1 },
+    ]);
+    expect(s.summaries).toMatchObject([
+      { trial_id: 'T-A', reports: 6, patients: 3 },
+      { trial_id: 'T-B', reports: 1, patients: 1 },
+    ]);
+  });
+
+  it('has the same effect applied event by event or in batches', async () => {
+    expect(await snapshot(batched)).toEqual(await snapshot(perEvent));
+  });
+
+  it('changes nothing when the same reports are applied again', async () => {
+    const before = await snapshot(batched);
+    await batched.transaction((tx) => caseReports.applyBatch!(tx, [...all, ...all]));
+    await batched.transaction((tx) => caseReports.apply(tx, all[0]!.event, all[0]!.meta));
+    expect(await snapshot(batched)).toEqual(before);
+  });
+
+  describe('HTTP API', () => {
+    const get = async <T>(path: string) => {
+      const app = createApp({
+        db: perEvent,
+        metrics: new ServiceMetrics('edc', { defaults: false }),
+        log: createLogger('edc'),
+        ready: {},
+      });
+      const res = await app.request(path);
+      return { status: res.status, body: (await res.json()) as T };
+    };
+
+    it('pages through a trial in completion order', async () => {
+      const first = await get<Page<CaseReport>>('/v1/trials/T-A/reports?limit=4');
+      expect(first.status).toBe(200);
+      expect(first.body.items.map((r) => r.completedAt)).toEqual([1, 2, 3, 5].map(minute));
+      expect(first.body.items[0]).toMatchObject({
+        trialId: 'T-A',
+        patientId: 'P1',
+        questionnaire: { id: 'Q', version: '1' },
+        answers: [{ itemId: 'a', value: 1 }],
+        seq: 1,
+      });
+      const second = await get<Page<CaseReport>>(
+        `/v1/trials/T-A/reports?limit=4&cursor=${first.body.nextCursor}`,
+      );
+      expect(second.body.items.map((r) => r.completedAt)).toEqual([6, 7].map(minute));
+      expect(second.body.nextCursor).toBeNull();
+    });
+
+    it('filters by patient and time', async () => {
+      const r = await get<Page<CaseReport>>(
+        `/v1/trials/T-A/reports?patientId=P1&from=${minute(2)}&to=${minute(7)}`,
+      );
+      expect(r.body.items.map((x) => x.completedAt)).toEqual([minute(3)]);
+      const p = await get<Page<CaseReport>>('/v1/trials/T-A/patients/P2/reports');
+      expect(p.body.items.map((x) => x.patientId)).toEqual(['P2', 'P2']);
+    });
+
+    it('summarizes a trial, and 404s one without reports', async () => {
+      const s = await get<TrialSummary>('/v1/trials/T-A/summary');
+      expect(s.body).toEqual({
+        trialId: 'T-A',
+        reports: 6,
+        patients: 3,
+        firstCompletedAt: minute(1),
+        lastCompletedAt: minute(7),
+        lastRecordedAt: expect.any(String),
+      });
+      expect((await get('/v1/trials/NOPE/summary')).status).toBe(404);
+    });
+
+    it('400s bad parameters with the failing fields', async () => {
+      const r = await get<{ issues: { path: string }[] }>(
+        '/v1/trials/T-A/reports?limit=0&from=yesterday&x=1',
+      );
+      expect(r.status).toBe(400);
+      expect(r.body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['limit', 'from']));
+      expect((await get('/v1/trials/T.A/summary')).status).toBe(400);
+      expect((await get('/v1/trials/T-A/reports?cursor=garbage')).status).toBe(400);
+      expect((await get('/v1/trials/T-A/patients/P*/reports')).status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,73 @@
+import {
+  connect,
+  createLogger,
+  faultsFromEnv,
+  listen,
+  natsOptionsFromEnv,
+  onShutdown,
+  openStore,
+  provision,
+  ServiceMetrics,
+  storeOptionsFromEnv,
+  Subscriber,
+  subscriberOptionsFromEnv,
+  SubscriberMetrics,
+  topology,
+  topologyOptionsFromEnv,
+} from '@cohort/infra';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createApp } from './app.js';
+import { caseReports } from './case-reports.js';
+
+const SERVICE = 'edc';
+const DEFAULT_PORT = 3003;
+
+const log = createLogger(SERVICE);
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
+const sub = subscriberOptionsFromEnv();
+const projection = { ...caseReports, consumer: { ...caseReports.consumer, ...sub.consumer } };
+
+const store = await openStore(storeOptionsFromEnv(SERVICE));
+log.info({ store: store.kind, location: store.location }, 'database open');
+const conn = await connect(natsOptionsFromEnv(SERVICE));
+const jsm = await jetstreamManager(conn.nc);
+const topo = topology({ ...topologyOptionsFromEnv(), consumers: [projection.consumer] });
+for (const a of await provision(conn, jsm, topo)) log.info(a, 'topology');
+
+const metrics = new ServiceMetrics(SERVICE);
+const subscriber = new Subscriber(
+  conn,
+  store,
+  projection,
+  new SubscriberMetrics(metrics.registry),
+  log,
+  {
+    ...sub.runtime,
+    ...faultsFromEnv(),
+  },
+);
+await subscriber.start();
+
+const app = createApp({
+  db: store,
+  metrics,
+  log,
+  ready: {
+    database: async () => {
+      await store.query('SELECT 1');
+      return null;
+    },
+    consumer: () => Promise.resolve(subscriber.attached ? null : 'consumer not attached'),
+    nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
+  },
+  info: async () => ({ lag: await subscriber.lag().catch(() => null) }),
+});
+const server = await listen(app, port);
+log.info({ port: server.port }, 'listening');
+
+onShutdown(log, async () => {
+  await server.close();
+  await subscriber.stop();
+  await store.close();
+  await conn.drain();
+});
