@@ -62,6 +62,9 @@ export function parseEvent(input: unknown): ParseResult<CohortEvent> {
       };
     }
   }
+  // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
+  const parsed = CohortEvent.safeParse(value);
+  if (parsed.success) return { ok: true, event: parsed.data };
   const envelope = AnyEnvelope.safeParse(value);
   if (!envelope.success) {
     const issues = fieldIssues(envelope.error);
@@ -79,10 +82,6 @@ export function parseEvent(input: unknown): ParseResult<CohortEvent> {
       },
     };
   }
-  const parsed = CohortEvent.safeParse(value);
-  if (!parsed.success) {
-    const issues = fieldIssues(parsed.error);
-    return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
-  }
-  return { ok: true, event: parsed.data };
+  const issues = fieldIssues(parsed.error);
+  return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
 }

@@ -94,6 +94,13 @@ interface Item extends Envelope {
   key: string;
 }
 
+interface Prepared {
+  started: number;
+  size: number;
+  items: Item[];
+  invalid: { msg: JsMsg; meta: EventMeta; error: string }[];
+}
+
 interface Outcome {
   applied: Item[];
   skipped: Item[];
@@ -180,6 +187,7 @@ export class Subscriber {
   readonly name: string;
   #consumer: Consumer | undefined;
   #stopping = false;
+  #inFlight: Promise<void> = Promise.resolve();
   #loop: Promise<void> | undefined;
   #lagTimer: NodeJS.Timeout | undefined;
   #batches = 0;
@@ -248,56 +256,71 @@ export class Subscriber {
     this.#stopping = true;
     if (this.#lagTimer) clearInterval(this.#lagTimer);
     await this.#loop;
+    // Acks are fire-and-forget publishes: make sure the server has them before we report done.
+    if (!this.conn.nc.isClosed()) await this.conn.nc.flush().catch(() => undefined);
   }
 
   /**
    * Pulls with fetch requests of one batch each, never more: every message the server has
-   * delivered is in a batch that is applied and acked, also on stop (no message is left to wait
-   * out its ack wait). A partial batch is applied once it has lingered `lingerMs`.
+   * delivered belongs to a batch that is applied and acked, also on stop (none is left to wait
+   * out its ack wait). The next fetch is requested as soon as the current one is complete, so
+   * it arrives while the batch is in the database. A partial batch is applied once it has
+   * lingered `lingerMs`.
    */
   async #run(): Promise<void> {
     const consumer = this.#consumer!;
-    while (!this.#stopping) {
+    const fetchBatch = () => consumer.fetch({ max_messages: this.#batchSize, expires: FETCH_EXPIRES_MS });
+    let fetching: ReturnType<typeof fetchBatch> | undefined = fetchBatch();
+    while (fetching) {
       try {
-        const fetched = await consumer.fetch({
-          max_messages: this.#batchSize,
-          expires: FETCH_EXPIRES_MS,
-        });
-        const it = fetched[Symbol.asyncIterator]();
+        const it = (await fetching)[Symbol.asyncIterator]();
+        fetching = undefined;
         let batch: JsMsg[] = [];
+        let lingered: Promise<undefined> | undefined;
         let next = it.next();
-        let deadline = 0;
         for (;;) {
-          const r =
-            batch.length === 0
-              ? await next
-              : await Promise.race([next, sleep(Math.max(0, deadline - performance.now()))]);
+          const r = lingered ? await Promise.race([next, lingered]) : await next;
           if (r === undefined) {
-            await this.#process(batch); // lingered long enough; `next` is still pending
+            await this.#submit(batch); // lingered long enough; `next` is still pending
             batch = [];
+            lingered = undefined;
             continue;
           }
           if (r.done) break;
           batch.push(r.value);
-          if (batch.length === 1) deadline = performance.now() + this.#lingerMs;
+          if (batch.length >= this.#batchSize) break; // this fetch is complete
+          if (batch.length === 1) lingered = sleep(this.#lingerMs);
           next = it.next();
-          if (batch.length >= this.#batchSize) {
-            await this.#process(batch);
-            batch = [];
-          }
         }
-        if (batch.length > 0) await this.#process(batch);
+        if (!this.#stopping) fetching = fetchBatch();
+        if (batch.length > 0) await this.#submit(batch);
       } catch (e) {
         if (this.#stopping) break;
         this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
         await sleep(1_000);
+        fetching = fetchBatch();
       }
     }
+    await this.#inFlight;
   }
 
-  async #process(batch: JsMsg[]): Promise<void> {
+  /**
+   * Parses a batch now and applies it once the batch before it is done: one transaction at a
+   * time, in order, while the next batch is fetched and parsed.
+   */
+  async #submit(batch: JsMsg[]): Promise<void> {
+    const prepared = this.#prepare(batch);
+    await this.#inFlight;
+    this.#inFlight = this.#process(prepared).catch((e: unknown) => {
+      // Unreachable unless acking itself fails; unacked messages are redelivered.
+      this.log.error({ err: errorText(e), consumer: this.name }, 'batch failed');
+    });
+  }
+
+  #prepare(batch: JsMsg[]): Prepared {
     const started = performance.now();
     const items: Item[] = [];
+    const invalid: Prepared['invalid'] = [];
     for (const msg of batch) {
       const parsed = parseEvent(msg.data);
       const meta: EventMeta = {
@@ -310,14 +333,21 @@ export class Subscriber {
         const error = `${parsed.error.message}: ${parsed.error.issues
           .map((i) => `${i.path || '(root)'} ${i.message}`)
           .join('; ')}`;
-        this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
-        // The reason is recorded here, not given to term(): servers before 2.10 do not take one.
-        await this.#recordFailure(meta, error, 'invalid');
-        msg.term();
+        invalid.push({ msg, meta, error });
         continue;
       }
       const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
       items.push({ msg, event: parsed.event, meta, key });
+    }
+    return { started, size: batch.length, items, invalid };
+  }
+
+  async #process({ started, size, items, invalid }: Prepared): Promise<void> {
+    for (const { msg, meta, error } of invalid) {
+      this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
+      // The reason is recorded here, not given to term(): servers before 2.10 do not take one.
+      await this.#recordFailure(meta, error, 'invalid');
+      msg.term();
     }
     if (items.length === 0) return;
 
@@ -355,7 +385,7 @@ export class Subscriber {
     const c = { consumer: this.name };
     this.metrics.applied.inc(c, outcome.applied.length);
     this.metrics.skipped.inc(c, outcome.skipped.length);
-    this.metrics.batchSize.observe(c, batch.length);
+    this.metrics.batchSize.observe(c, size);
     this.metrics.batchSeconds.observe(c, (performance.now() - started) / 1000);
   }
 

@@ -30,10 +30,10 @@ export const migrations: Migration[] = [
       );
       CREATE INDEX case_reports_trial_time ON case_reports (trial_id, completed_at, event_id);
       CREATE INDEX case_reports_patient_time ON case_reports (trial_id, patient_id, completed_at, event_id);
+      -- Which patients a trial has seen: insert-only, so a known patient costs one index probe.
       CREATE TABLE trial_patients (
         trial_id text NOT NULL,
         patient_id text NOT NULL,
-        reports integer NOT NULL,
         PRIMARY KEY (trial_id, patient_id)
       );
       CREATE TABLE trial_summaries (
@@ -113,20 +113,17 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   if (inserted.length === 0) return;
 
   // One row per (trial, patient) and per trial: an upsert may not touch a row twice.
-  const perPatient = new Map<string, { trialId: string; patientId: string; n: number }>();
+  const perPatient = new Map<string, { trialId: string; patientId: string }>();
   for (const r of inserted) {
-    const k = `${r.trial_id}\u0000${r.patient_id}`;
-    const p = perPatient.get(k) ?? { trialId: r.trial_id, patientId: r.patient_id, n: 0 };
-    p.n++;
-    perPatient.set(k, p);
+    perPatient.set(`${r.trial_id}\u0000${r.patient_id}`, { trialId: r.trial_id, patientId: r.patient_id });
   }
   const patients = [...perPatient.values()];
-  const { rows: upserted } = await tx.query<{ trial_id: string; is_new: boolean }>(
-    `INSERT INTO trial_patients (trial_id, patient_id, reports)
-     SELECT t, p, n FROM unnest($1::text[], $2::text[], $3::int[]) AS x(t, p, n)
-     ON CONFLICT (trial_id, patient_id) DO UPDATE SET reports = trial_patients.reports + EXCLUDED.reports
-     RETURNING trial_id, (xmax = 0) AS is_new`,
-    [patients.map((p) => p.trialId), patients.map((p) => p.patientId), patients.map((p) => p.n)],
+  const { rows: newPatients } = await tx.query<{ trial_id: string }>(
+    `INSERT INTO trial_patients (trial_id, patient_id)
+     SELECT t, p FROM unnest($1::text[], $2::text[]) AS x(t, p)
+     ON CONFLICT DO NOTHING
+     RETURNING trial_id`,
+    [patients.map((p) => p.trialId), patients.map((p) => p.patientId)],
   );
 
   const perTrial = new Map<
@@ -147,7 +144,7 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
     if (r.recorded_at > t.recorded) t.recorded = r.recorded_at;
     perTrial.set(r.trial_id, t);
   }
-  for (const u of upserted) if (u.is_new) perTrial.get(u.trial_id)!.newPatients++;
+  for (const u of newPatients) perTrial.get(u.trial_id)!.newPatients++;
   const trials = [...perTrial.entries()];
   await tx.query(
     `INSERT INTO trial_summaries (trial_id, reports, patients, first_completed_at, last_completed_at, last_recorded_at)

@@ -41,7 +41,10 @@ export class ServiceProcess {
     opts: { waitReady?: boolean } = {},
   ): Promise<ServiceProcess> {
     const port = await freePort();
-    const proc = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+    // COHORT_SERVICE_NODE_FLAGS passes flags to the service's node (e.g. --cpu-prof).
+    const flags = process.env.COHORT_SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const main = join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+    const proc = spawn(process.execPath, [...flags, main], {
       env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

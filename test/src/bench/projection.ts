@@ -1,0 +1,225 @@
+// bench:projection — compares, in one run on one machine, for PGlite and (when DATABASE_URL is
+// set) PostgreSQL:
+//   1. the raw batched upsert rate into the EDC table (500 rows per transaction, nothing else);
+//   2. the raw consume-and-ack rate of a durable pull consumer over the same backlog;
+//   3. the EDC projection's drain rate: the real edc process working off a pre-filled backlog
+//      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes.
+// BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportSubject } from '@cohort/contracts';
+import { migrations as edcMigrations } from '@cohort/edc/case-reports';
+import { connect, openStore, provision, Publisher, topology, type SqlStore } from '@cohort/infra';
+import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
+import { ServiceProcess } from '../support/service-process.js';
+
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+/** Rows per transaction in the raw upsert, the same as the subscriber's default batch. */
+const ROWS_PER_TX = 500;
+const PATIENTS = 1_000;
+const enc = new TextEncoder();
+
+interface Kind {
+  name: 'PGlite' | 'PostgreSQL';
+  open(): Promise<SqlStore>;
+  env(natsUrl: string): Promise<Record<string, string>>;
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'PGlite',
+    open: () => openStore({ service: 'bench' }),
+    env: async (natsUrl) => ({
+      NATS_URL: natsUrl,
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'cohort-bench-')),
+      DATABASE_URL: '', // PGlite even when DATABASE_URL is set for the PostgreSQL run
+    }),
+  },
+];
+if (process.env.DATABASE_URL) {
+  const url = process.env.DATABASE_URL;
+  kinds.push({
+    name: 'PostgreSQL',
+    open: () => openStore({ service: 'bench', databaseUrl: url, schema: newSchema() }),
+    env: async (natsUrl) => {
+      const {
+        SUBSCRIBER_ACK_WAIT_MS: _a,
+        SUBSCRIBER_BACKOFF_MS: _b,
+        ...env
+      } = await edcEnv(natsUrl);
+      return env;
+    },
+  });
+}
+
+function events(n: number) {
+  return Array.from({ length: n }, (_, i) =>
+    reportSubmitted({ trialId: 'BENCH', patientId: `P${i % PATIENTS}` }),
+  );
+}
+
+/** Raw upsert: the EDC table's own INSERT … ON CONFLICT, 500 rows per transaction, nothing more. */
+async function rawUpsert(kind: Kind, n: number): Promise<number> {
+  const store = await kind.open();
+  await store.migrate('bench', edcMigrations);
+  const all = events(n);
+  const start = performance.now();
+  for (let i = 0; i < n; i += ROWS_PER_TX) {
+    const chunk = all.slice(i, i + ROWS_PER_TX);
+    const col = (f: (e: (typeof chunk)[number]) => unknown) => chunk.map(f);
+    await store.transaction((tx) =>
+      tx.query(
+        `INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
+           questionnaire_version, answers, completed_at, recorded_at, stream_seq)
+         SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
+         ON CONFLICT DO NOTHING`,
+        [
+          col((e) => e.id),
+          col((e) => e.data.requestId),
+          col((e) => e.data.trialId),
+          col((e) => e.data.patientId),
+          col((e) => e.data.questionnaire.id),
+          col((e) => e.data.questionnaire.version),
+          col((e) => JSON.stringify(e.data.answers)),
+          col((e) => e.data.completedAt),
+          col((e) => e.recordedAt),
+          chunk.map((_, j) => i + j + 1),
+        ],
+      ),
+    );
+  }
+  const rate = n / ((performance.now() - start) / 1000);
+  await store.close();
+  return rate;
+}
+
+async function fillBacklog(nats: NatsServer, n: number) {
+  const conn = await connect({ servers: nats.url, name: 'bench-fill' });
+  await provision(conn, await jetstreamManager(conn.nc), topology());
+  const p = new Publisher(conn);
+  const inFlight: Promise<unknown>[] = [];
+  for (const e of events(n)) {
+    inFlight.push(
+      p.publish(reportSubject(e.data.trialId, e.data.patientId), enc.encode(JSON.stringify(e)), {
+        msgId: e.id,
+      }),
+    );
+    if (inFlight.length >= 1_000) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+  return conn;
+}
+
+/** Fetch 500, ack each, until the backlog is consumed: the ceiling of any subscriber. */
+async function rawConsume(n: number): Promise<number> {
+  const nats = await NatsServer.start();
+  const conn = await fillBacklog(nats, n);
+  const jsm = await jetstreamManager(conn.nc);
+  await jsm.consumers.add('REPORTS', { durable_name: 'bench-raw', ack_policy: AckPolicy.Explicit });
+  const consumer = await jetstream(conn.nc).consumers.get('REPORTS', 'bench-raw');
+  let seen = 0;
+  const start = performance.now();
+  while (seen < n) {
+    for await (const m of await consumer.fetch({ max_messages: ROWS_PER_TX, expires: 2_000 })) {
+      m.ack();
+      seen++;
+    }
+  }
+  await conn.nc.flush();
+  const rate = n / ((performance.now() - start) / 1000);
+  await conn.drain();
+  await nats.dispose();
+  return rate;
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+/** The edc process over a pre-filled backlog: rate from its first ack to its last. */
+async function drain(kind: Kind, n: number): Promise<{ rate: number; rssMb: number }> {
+  const nats = await NatsServer.start();
+  const conn = await fillBacklog(nats, n);
+  const jsm = await jetstreamManager(conn.nc);
+  const edc = await ServiceProcess.start('edc', await kind.env(nats.url), { waitReady: false });
+  let t0 = 0;
+  let floor0 = 0;
+  let floor = 0;
+  while (floor < n) {
+    await new Promise((r) => setTimeout(r, 25));
+    if (edc.proc.exitCode !== null) throw new Error(`edc exited: ${edc.output.join('')}`);
+    try {
+      floor = (await jsm.consumers.info('REPORTS', 'edc-case-reports')).ack_floor.stream_seq;
+    } catch {
+      continue; // not created yet
+    }
+    if (floor > 0 && t0 === 0) {
+      t0 = performance.now();
+      floor0 = floor;
+    }
+  }
+  const rate = (n - floor0) / ((performance.now() - t0) / 1000);
+  const rssMb = await peakRssMb(edc.proc.pid!);
+  await edc.waitReady();
+  const batches = await metric(edc, 'cohort_subscriber_batch_size_count');
+  const messages = await metric(edc, 'cohort_subscriber_batch_size_sum');
+  const seconds = await metric(edc, 'cohort_subscriber_batch_seconds_sum');
+  console.error(
+    `  ${batches} batches, ${(messages / batches).toFixed(0)} messages and ${((1000 * seconds) / batches).toFixed(1)} ms each`,
+  );
+  await edc.stop('SIGTERM');
+  await conn.drain();
+  await nats.dispose();
+  return { rate, rssMb };
+}
+
+const fmt = (n: number, d = 0) => n.toFixed(d).padStart(10);
+try {
+  console.error(
+    `bench:projection: backlog ${BACKLOG} (and ${BACKLOG / 2}), ${ROWS_PER_TX} rows per transaction`,
+  );
+  console.error('raw consume-and-ack');
+  const consume = await rawConsume(BACKLOG);
+  const rows: string[] = [];
+  const ratios: string[] = [];
+  for (const kind of kinds) {
+    console.error(`${kind.name}: raw upsert`);
+    const upsert = await rawUpsert(kind, BACKLOG);
+    console.error(`${kind.name}: edc drain of ${BACKLOG / 2}`);
+    const half = await drain(kind, BACKLOG / 2);
+    console.error(`${kind.name}: edc drain of ${BACKLOG}`);
+    const full = await drain(kind, BACKLOG);
+    rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert)}`);
+    rows.push(
+      `${`${kind.name} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half.rate)}${fmt(half.rssMb, 1)}`,
+    );
+    rows.push(
+      `${`${kind.name} edc drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(full.rate)}${fmt(full.rssMb, 1)}`,
+    );
+    ratios.push(
+      `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert).toFixed(2)}   (goal >= 0.60)`,
+    );
+    ratios.push(
+      `  ${kind.name}: edc drain / raw consume+ack   ${(full.rate / consume).toFixed(2)}`,
+    );
+    ratios.push(
+      `  ${kind.name}: peak RSS ${BACKLOG} / ${BACKLOG / 2} backlog   ${(full.rssMb / half.rssMb).toFixed(2)}   (goal: ~1, flat)`,
+    );
+  }
+  console.log(`\n${'what'.padEnd(40)}    msgs/s   peak RSS MB`);
+  console.log(`${'raw consume-and-ack (fetch 500, ack)'.padEnd(40)}${fmt(consume)}`);
+  for (const r of rows) console.log(r);
+  console.log('\nratios');
+  for (const r of ratios) console.log(r);
+  if (!process.env.DATABASE_URL)
+    console.log('\nPostgreSQL not measured: set DATABASE_URL to include it.');
+} finally {
+  await dropSchemas();
+}
