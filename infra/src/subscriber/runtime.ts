@@ -95,7 +95,6 @@ interface Item extends Envelope {
 }
 
 interface Prepared {
-  started: number;
   size: number;
   items: Item[];
   invalid: { msg: JsMsg; meta: EventMeta; error: string }[];
@@ -318,7 +317,6 @@ export class Subscriber {
   }
 
   #prepare(batch: JsMsg[]): Prepared {
-    const started = performance.now();
     const items: Item[] = [];
     const invalid: Prepared['invalid'] = [];
     for (const msg of batch) {
@@ -339,10 +337,11 @@ export class Subscriber {
       const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
       items.push({ msg, event: parsed.event, meta, key });
     }
-    return { started, size: batch.length, items, invalid };
+    return { size: batch.length, items, invalid };
   }
 
-  async #process({ started, size, items, invalid }: Prepared): Promise<void> {
+  async #process({ size, items, invalid }: Prepared): Promise<void> {
+    const started = performance.now();
     for (const { msg, meta, error } of invalid) {
       this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
       // The reason is recorded here, not given to term(): servers before 2.10 do not take one.

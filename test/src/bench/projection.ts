@@ -45,11 +45,10 @@ if (process.env.DATABASE_URL) {
     name: 'PostgreSQL',
     open: () => openStore({ service: 'bench', databaseUrl: url, schema: newSchema() }),
     env: async (natsUrl) => {
-      const {
-        SUBSCRIBER_ACK_WAIT_MS: _a,
-        SUBSCRIBER_BACKOFF_MS: _b,
-        ...env
-      } = await edcEnv(natsUrl);
+      // Production defaults: no shortened ack wait or backoff.
+      const env = await edcEnv(natsUrl);
+      delete env.SUBSCRIBER_ACK_WAIT_MS;
+      delete env.SUBSCRIBER_BACKOFF_MS;
       return env;
     },
   });
