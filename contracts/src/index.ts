@@ -8,7 +8,18 @@ export {
 } from './events/report-submitted.js';
 export { SubmitReport } from './commands/submit-report.js';
 export {
+  DeadLetterCause,
+  DeadLetterCaptured,
+  DeadLetterCapturedData,
+  DeadLetterDiscarded,
+  DeadLetterEvent,
+  DeadLetterId,
+  DeadLetterRedriven,
+} from './events/dead-letters.js';
+export {
+  deadLetterSubject,
   InvalidSubjectTokenError,
+  redriveSubject,
   reportSubject,
   Streams,
   trialReportsFilter,

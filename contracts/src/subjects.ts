@@ -3,6 +3,18 @@ import { SubjectToken } from './ids.js';
 /** Stream names and the subjects they own. */
 export const Streams = {
   REPORTS: { name: 'REPORTS', subjects: ['reports.>'] },
+  /** JetStream's own advisories that mark a message dead, kept even when no service runs. */
+  ADVISORIES: {
+    name: 'ADVISORIES',
+    subjects: [
+      '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>',
+      '$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>',
+    ],
+  },
+  /** Dead letters: captured, redriven, discarded; one subject per dead letter. */
+  DEADLETTERS: { name: 'DEADLETTERS', subjects: ['deadletters.>'] },
+  /** Copies of dead letters sent back to the one consumer that failed them. */
+  REDRIVE: { name: 'REDRIVE', subjects: ['redrive.>'] },
 } as const;
 
 /** Thrown when an ID cannot be used as a subject token. */
@@ -29,4 +41,14 @@ export function reportSubject(trialId: string, patientId: string): string {
 /** Filter for all reports of one trial. */
 export function trialReportsFilter(trialId: string): string {
   return `reports.${token('trialId', trialId)}.*`;
+}
+
+/** `deadletters.<id>`: the history of one dead letter. */
+export function deadLetterSubject(id: string): string {
+  return `deadletters.${token('deadLetterId', id)}`;
+}
+
+/** `redrive.<consumer>`: what is sent back to one durable consumer. */
+export function redriveSubject(consumer: string): string {
+  return `redrive.${token('consumer', consumer)}`;
 }

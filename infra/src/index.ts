@@ -71,7 +71,10 @@ export {
 export {
   DEFAULT_BACKOFF_MS,
   DEFAULT_LINGER_MS,
+  failureKey,
   faultsFromEnv,
+  redriveConsumer,
+  RedriveHeaders,
   Subscriber,
   subscriberOptionsFromEnv,
   SubscriberMetrics,
@@ -81,3 +84,16 @@ export {
   type Projection,
   type SubscriberOptions,
 } from './subscriber/runtime.js';
+export {
+  CAPTURE_CONSUMER,
+  DEAD_LETTER_STATUSES,
+  DeadLetterConflictError,
+  DeadLetterDesk,
+  DeadLetterNotFoundError,
+  DEFAULT_REDRIVE_RATE,
+  type Change,
+  type DeadLetter,
+  type DeadLetterChange,
+  type DeadLetterStatus,
+} from './deadletters/desk.js';
+export { deadLetterRoutes, summary as deadLetterSummary } from './deadletters/routes.js';

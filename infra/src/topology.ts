@@ -94,6 +94,25 @@ export function topology(opts: TopologyOptions = {}): Topology {
         o,
         o.reportsMaxBytes,
       ),
+      // Captures JetStream's own dead-letter advisories, even while no Cohort process runs.
+      auditStream(
+        Streams.ADVISORIES.name,
+        Streams.ADVISORIES.subjects,
+        'MAX_DELIVERIES and MSG_TERMINATED consumer advisories',
+        o,
+      ),
+      auditStream(
+        Streams.DEADLETTERS.name,
+        Streams.DEADLETTERS.subjects,
+        'dead letters: captured, redriven, discarded (who, when, why)',
+        o,
+      ),
+      auditStream(
+        Streams.REDRIVE.name,
+        Streams.REDRIVE.subjects,
+        'dead letters sent back to the one consumer that failed them',
+        o,
+      ),
     ],
     consumers: opts.consumers ?? [],
     buckets: [

@@ -216,7 +216,9 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     const afterStop = (await seen(store, name)).length;
     // Unacked messages would stay pending for the 5 s ack wait; acked ones clear at once.
     await expect
-      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, { timeout: 1_000 })
+      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
+        timeout: 1_000,
+      })
       .toBe(0);
     const again = startSubscriber(store, testProjection(name, t));
     await again.start();

@@ -1,4 +1,4 @@
-import { parseEvent } from '@cohort/contracts';
+import { parseEvent, redriveSubject, Streams } from '@cohort/contracts';
 import type { CohortEvent } from '@cohort/contracts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
@@ -185,9 +185,10 @@ export interface FailureRecord {
 export class Subscriber {
   readonly name: string;
   #consumer: Consumer | undefined;
+  #redriveConsumer: Consumer | undefined;
   #stopping = false;
   #inFlight: Promise<void> = Promise.resolve();
-  #loop: Promise<void> | undefined;
+  #loops: Promise<void>[] = [];
   #lagTimer: NodeJS.Timeout | undefined;
   #batches = 0;
   #failures: KV | undefined;
@@ -224,13 +225,16 @@ export class Subscriber {
     await this.store.migrate(this.name, this.projection.migrations);
     const jsm = await jetstreamManager(this.conn.nc);
     await ensureConsumer(jsm, this.projection.consumer);
+    // Redriven dead letters come back through a durable of their own, filtered to this
+    // consumer, so no other subscriber of the original subject sees them again.
+    const redrive = redriveConsumer(this.projection.consumer);
+    await ensureConsumer(jsm, redrive);
     this.#failures = await new Kvm(this.conn.nc).open(FAILURES_BUCKET);
-    const consumer = await jetstream(this.conn.nc).consumers.get(
-      this.projection.consumer.stream,
-      this.name,
-    );
+    const js = jetstream(this.conn.nc);
+    const consumer = await js.consumers.get(this.projection.consumer.stream, this.name);
     this.#consumer = consumer;
-    this.#loop = this.#run();
+    this.#redriveConsumer = await js.consumers.get(redrive.stream, redrive.name);
+    this.#loops = [this.#run(consumer, false), this.#run(this.#redriveConsumer, true)];
     const pollLag = async () => {
       try {
         const info = await consumer.info(true);
@@ -251,10 +255,9 @@ export class Subscriber {
 
   /** Stops pulling, applies and acks what was already delivered, then resolves. */
   async stop(): Promise<void> {
-    if (this.#stopping) return this.#loop;
     this.#stopping = true;
     if (this.#lagTimer) clearInterval(this.#lagTimer);
-    await this.#loop;
+    await Promise.all(this.#loops);
     // Acks are fire-and-forget publishes: make sure the server has them before we report done.
     if (!this.conn.nc.isClosed()) await this.conn.nc.flush().catch(() => undefined);
   }
@@ -266,9 +269,9 @@ export class Subscriber {
    * it arrives while the batch is in the database. A partial batch is applied once it has
    * lingered `lingerMs`.
    */
-  async #run(): Promise<void> {
-    const consumer = this.#consumer!;
-    const fetchBatch = () => consumer.fetch({ max_messages: this.#batchSize, expires: FETCH_EXPIRES_MS });
+  async #run(consumer: Consumer, redriven: boolean): Promise<void> {
+    const fetchBatch = () =>
+      consumer.fetch({ max_messages: this.#batchSize, expires: FETCH_EXPIRES_MS });
     let fetching: ReturnType<typeof fetchBatch> | undefined = fetchBatch();
     while (fetching) {
       try {
@@ -280,7 +283,7 @@ export class Subscriber {
         for (;;) {
           const r = lingered ? await Promise.race([next, lingered]) : await next;
           if (r === undefined) {
-            await this.#submit(batch); // lingered long enough; `next` is still pending
+            await this.#submit(batch, redriven); // lingered long enough; `next` is still pending
             batch = [];
             lingered = undefined;
             continue;
@@ -292,7 +295,7 @@ export class Subscriber {
           next = it.next();
         }
         if (!this.#stopping) fetching = fetchBatch();
-        if (batch.length > 0) await this.#submit(batch);
+        if (batch.length > 0) await this.#submit(batch, redriven);
       } catch (e) {
         if (this.#stopping) break;
         this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
@@ -307,8 +310,8 @@ export class Subscriber {
    * Parses a batch now and applies it once the batch before it is done: one transaction at a
    * time, in order, while the next batch is fetched and parsed.
    */
-  async #submit(batch: JsMsg[]): Promise<void> {
-    const prepared = this.#prepare(batch);
+  async #submit(batch: JsMsg[], redriven: boolean): Promise<void> {
+    const prepared = this.#prepare(batch, redriven);
     await this.#inFlight;
     this.#inFlight = this.#process(prepared).catch((e: unknown) => {
       // Unreachable unless acking itself fails; unacked messages are redelivered.
@@ -316,17 +319,12 @@ export class Subscriber {
     });
   }
 
-  #prepare(batch: JsMsg[]): Prepared {
+  #prepare(batch: JsMsg[], redriven: boolean): Prepared {
     const items: Item[] = [];
     const invalid: Prepared['invalid'] = [];
     for (const msg of batch) {
       const parsed = parseEvent(msg.data);
-      const meta: EventMeta = {
-        stream: msg.info.stream,
-        seq: msg.seq,
-        subject: msg.subject,
-        deliveries: msg.info.deliveryCount,
-      };
+      const meta = redriven ? redrivenMeta(msg) : deliveredMeta(msg);
       if (!parsed.ok) {
         const error = `${parsed.error.message}: ${parsed.error.issues
           .map((i) => `${i.path || '(root)'} ${i.message}`)
@@ -345,7 +343,7 @@ export class Subscriber {
     for (const { msg, meta, error } of invalid) {
       this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
       // The reason is recorded here, not given to term(): servers before 2.10 do not take one.
-      await this.#recordFailure(meta, error, 'invalid');
+      await this.#recordFailure(msg, meta, error, 'invalid');
       msg.term();
     }
     if (items.length === 0) return;
@@ -366,8 +364,6 @@ export class Subscriber {
     for (const i of outcome.skipped) i.msg.ack();
     for (const { item, error } of outcome.failed) {
       const d = item.meta.deliveries;
-      // On the last delivery the nak lets the server give up and raise MAX_DELIVERIES.
-      item.msg.nak(this.#backoff[Math.min(d - 1, this.#backoff.length - 1)]);
       this.metrics.failed.inc({ consumer: this.name, kind: 'handler' });
       this.log.warn(
         {
@@ -379,7 +375,10 @@ export class Subscriber {
         },
         'message failed',
       );
-      await this.#recordFailure(item.meta, error, 'handler');
+      // Recorded before the nak: after the last one the server raises MAX_DELIVERIES, and the
+      // dead-letter capture reads this record.
+      await this.#recordFailure(item.msg, item.meta, error, 'handler');
+      item.msg.nak(this.#backoff[Math.min(d - 1, this.#backoff.length - 1)]);
     }
     const c = { consumer: this.name };
     this.metrics.applied.inc(c, outcome.applied.length);
@@ -445,8 +444,14 @@ export class Subscriber {
     return unique.filter((i) => inserted.has(i.key));
   }
 
-  async #recordFailure(meta: EventMeta, error: string, kind: FailureRecord['kind']): Promise<void> {
-    const key = `${this.name}.${meta.seq}`;
+  /** Keyed by the durable that delivered the message and its sequence in that stream. */
+  async #recordFailure(
+    msg: JsMsg,
+    meta: EventMeta,
+    error: string,
+    kind: FailureRecord['kind'],
+  ): Promise<void> {
+    const key = failureKey(msg.info.consumer, msg.seq);
     const now = new Date().toISOString();
     try {
       const kv = this.#failures!;
@@ -468,6 +473,50 @@ export class Subscriber {
       this.log.error({ err: e, consumer: this.name, seq: meta.seq }, 'could not record failure');
     }
   }
+}
+
+/** The FAILURES key of a message: the durable that delivered it and its stream sequence. */
+export function failureKey(durable: string, streamSeq: number): string {
+  return `${durable}.${streamSeq}`;
+}
+
+/** Headers a redriven copy carries, naming where the original is. */
+export const RedriveHeaders = {
+  stream: 'Cohort-Redrive-Stream',
+  seq: 'Cohort-Redrive-Seq',
+  subject: 'Cohort-Redrive-Subject',
+  deadLetter: 'Cohort-Dead-Letter',
+} as const;
+
+/** The durable through which redriven dead letters of `spec` come back. */
+export function redriveConsumer(spec: ConsumerSpec): ConsumerSpec {
+  return {
+    ...spec,
+    stream: Streams.REDRIVE.name,
+    name: `${spec.name}-redrive`,
+    filterSubject: redriveSubject(spec.name),
+  };
+}
+
+function deliveredMeta(msg: JsMsg): EventMeta {
+  return {
+    stream: msg.info.stream,
+    seq: msg.seq,
+    subject: msg.subject,
+    deliveries: msg.info.deliveryCount,
+  };
+}
+
+/** A redriven copy is applied as the original: its stream, sequence and subject. */
+function redrivenMeta(msg: JsMsg): EventMeta {
+  const h = msg.headers;
+  const seq = Number(h?.get(RedriveHeaders.seq));
+  return {
+    stream: h?.get(RedriveHeaders.stream) || msg.info.stream,
+    seq: Number.isInteger(seq) && seq > 0 ? seq : msg.seq,
+    subject: h?.get(RedriveHeaders.subject) || msg.subject,
+    deliveries: msg.info.deliveryCount,
+  };
 }
 
 function sleep(ms: number): Promise<undefined> {
