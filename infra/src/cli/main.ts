@@ -2,8 +2,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { ConnectionError } from '@nats-io/transport-node';
 import { connect, DEFAULT_NATS_URL, natsOptionsFromEnv } from '../connection.js';
 import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
+import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/desk.js';
+import { dlq, DLQ_USAGE } from './dlq.js';
+import { UsageError } from './errors.js';
 import { ensureLocalNats } from './local-nats.js';
 
 /** The repository root (this file is infra/dist/cli/main.js). */
@@ -14,14 +18,12 @@ const USAGE = `cohort — operate a Cohort installation
 Usage:
   cohort up [--dev]     find or start NATS, provision, run every service (Turborepo)
   cohort provision      create or update streams and buckets (idempotent)
+  cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
   cohort help           this text
 
 Environment: NATS_URL (default ${DEFAULT_NATS_URL}), DATA_DIR (default <repo>/.data),
 COHORT_DUPLICATE_WINDOW_MS, COHORT_REPORTS_MAX_BYTES, COHORT_REPLICAS.
-Exit codes: 0 done, 1 failed, 2 bad arguments.`;
-
-/** A user error: printed without a stack, exit code 2. */
-export class UsageError extends Error {}
+Exit codes: 0 done, 1 failed, 2 bad arguments, 3 not found, 4 conflict.`;
 
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -74,6 +76,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdUp(rest);
       case 'provision':
         return await cmdProvision();
+      case 'dlq':
+        return await dlq(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -85,10 +89,25 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`cohort: ${(e as Error).message}\n\n${USAGE}`);
+      err(`cohort: ${(e as Error).message}\n\n${cmd === 'dlq' ? DLQ_USAGE : USAGE}`);
       return 2;
     }
-    err(`cohort: ${(e as Error).message}`);
+    if (e instanceof DeadLetterNotFoundError) {
+      err(`cohort: ${e.message}`);
+      return 3;
+    }
+    if (e instanceof DeadLetterConflictError) {
+      err(`cohort: ${e.message}`);
+      return 4;
+    }
+    const message = (e as Error).message;
+    if (e instanceof ConnectionError || /CONNECTION_REFUSED|ECONNREFUSED/i.test(message)) {
+      err(
+        `cohort: cannot reach NATS at ${process.env.NATS_URL ?? DEFAULT_NATS_URL} (${message}); is it running?`,
+      );
+      return 1;
+    }
+    err(`cohort: ${message}`);
     return 1;
   }
 }

@@ -115,7 +115,10 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   // One row per (trial, patient) and per trial: an upsert may not touch a row twice.
   const perPatient = new Map<string, { trialId: string; patientId: string }>();
   for (const r of inserted) {
-    perPatient.set(`${r.trial_id}\u0000${r.patient_id}`, { trialId: r.trial_id, patientId: r.patient_id });
+    perPatient.set(`${r.trial_id}\u0000${r.patient_id}`, {
+      trialId: r.trial_id,
+      patientId: r.patient_id,
+    });
   }
   const patients = [...perPatient.values()];
   const { rows: newPatients } = await tx.query<{ trial_id: string }>(

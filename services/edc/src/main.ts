@@ -1,6 +1,7 @@
 import {
   connect,
   createLogger,
+  DeadLetterDesk,
   faultsFromEnv,
   listen,
   natsOptionsFromEnv,
@@ -47,6 +48,9 @@ const subscriber = new Subscriber(
   },
 );
 await subscriber.start();
+// Any subscriber service may turn dead-letter advisories into dead letters; they share one durable.
+const desk = await DeadLetterDesk.open(conn, log);
+desk.startCapture();
 
 const app = createApp({
   db: store,
@@ -68,6 +72,7 @@ log.info({ port: server.port }, 'listening');
 onShutdown(log, async () => {
   await server.close();
   await subscriber.stop();
+  await desk.stop();
   await store.close();
   await conn.drain();
 });

@@ -1,0 +1,243 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { reportSubject } from '@cohort/contracts';
+import type { CohortEvent } from '@cohort/contracts';
+import {
+  connect,
+  createLogger,
+  openStore,
+  provision,
+  Publisher,
+  Subscriber,
+  SubscriberMetrics,
+  topology,
+  type Connection,
+  type Projection,
+  type SqlStore,
+} from '@cohort/infra';
+import { freePort, NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/service-process.js';
+
+const BIN = join(REPO_ROOT, 'infra', 'bin', 'cohort.mjs');
+const TRIAL = 'CLI';
+const enc = new TextEncoder();
+const broken = new Set(['BAD-1', 'BAD-2']);
+
+let nats: NatsServer;
+let conn: Connection;
+let store: SqlStore;
+let subscriber: Subscriber;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `cohort` binary against the test's nats-server. */
+async function cohort(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NATS_URL: nats.url, COHORT_ACTOR: '', ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+const projection: Projection = {
+  consumer: {
+    stream: 'REPORTS',
+    name: 'cli-test',
+    filterSubject: `reports.${TRIAL}.*`,
+    maxDeliver: 2,
+  },
+  migrations: [{ version: 1, name: 't', sql: 'CREATE TABLE applied (patient_id text)' }],
+  key: (e: CohortEvent) => e.data.requestId,
+  async apply(tx, e) {
+    if (broken.has(e.data.patientId)) throw new Error(`no mapping for ${e.data.patientId}`);
+    await tx.query('INSERT INTO applied VALUES ($1)', [e.data.patientId]);
+  },
+};
+
+async function appliedCount(patientId: string) {
+  const { rows } = await store.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM applied WHERE patient_id = $1',
+    [patientId],
+  );
+  return rows[0]!.n;
+}
+
+beforeAll(async () => {
+  nats = await NatsServer.start();
+  conn = await connect({ servers: nats.url, name: 'cli-e2e' });
+  await provision(conn, await jetstreamManager(conn.nc), topology());
+  store = await openStore({ service: 'cli' });
+  subscriber = new Subscriber(
+    conn,
+    store,
+    projection,
+    new SubscriberMetrics(new Registry()),
+    createLogger('t'),
+    {
+      backoffMs: [100],
+      lingerMs: 5,
+    },
+  );
+  await subscriber.start();
+  const p = new Publisher(conn);
+  for (const patientId of ['BAD-1', 'OK-1', 'BAD-2']) {
+    const e = reportSubmitted({ trialId: TRIAL, patientId });
+    await p.publish(reportSubject(TRIAL, patientId), enc.encode(JSON.stringify(e)), {
+      msgId: e.id,
+    });
+  }
+  // Both failing reports reach max deliver (2) with a 100 ms backoff.
+  await new Promise((r) => setTimeout(r, 1_500));
+});
+
+afterAll(async () => {
+  await subscriber?.stop();
+  await store?.close();
+  await conn?.drain();
+  await nats?.dispose();
+});
+
+describe('cohort dlq (the real binary)', () => {
+  let ids: string[] = [];
+
+  it('lists the dead letters as JSON, capturing what no service captured', async () => {
+    const r = await cohort(['dlq', 'list', '--consumer', 'cli-test', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/captured 2 new dead letter/);
+    const items = JSON.parse(r.stdout) as {
+      id: string;
+      status: string;
+      deliveries: number;
+      lastError: string;
+      subject: string;
+    }[];
+    expect(items.map((i) => i.subject).sort()).toEqual([
+      `reports.${TRIAL}.BAD-1`,
+      `reports.${TRIAL}.BAD-2`,
+    ]);
+    expect(items.every((i) => i.status === 'open' && i.deliveries === 2)).toBe(true);
+    expect(items[0]!.lastError).toMatch(/no mapping for BAD-/);
+    ids = items.map((i) => i.id);
+    const table = await cohort(['dlq', 'list', '--status', 'open']);
+    expect(table.code).toBe(0);
+    expect(table.stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('shows one with its payload and history', async () => {
+    const r = await cohort(['dlq', 'show', ids[0]!]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/consumer: +cli-test/);
+    expect(r.stdout).toMatch(/last error: +Error: no mapping for BAD-1/);
+    expect(r.stdout).toMatch(/captured +by jetstream \(system\)/);
+    expect(r.stdout).toContain('"patientId": "BAD-1"');
+  });
+
+  it('redrives one after the fix, saying who and why; it is applied once', async () => {
+    broken.delete('BAD-1');
+    const r = await cohort([
+      'dlq',
+      'redrive',
+      ids[0]!,
+      '--reason',
+      'mapping for BAD-1 added',
+      '--actor',
+      'ops.kim',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/redriven/);
+    await expect.poll(() => appliedCount('BAD-1')).toBe(1);
+    const again = await cohort(['dlq', 'redrive', ids[0]!, '--reason', 'again'], {
+      COHORT_ACTOR: 'ops.kim',
+    });
+    expect(again.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await appliedCount('BAD-1')).toBe(1);
+    const show = JSON.parse((await cohort(['dlq', 'show', ids[0]!, '--json'])).stdout) as {
+      status: string;
+      history: { action: string; actor: { id: string }; reason: string }[];
+    };
+    expect(show.status).toBe('redriven');
+    expect(show.history.slice(1)).toMatchObject([
+      { action: 'redriven', actor: { id: 'ops.kim' }, reason: 'mapping for BAD-1 added' },
+      { action: 'redriven', actor: { id: 'ops.kim' }, reason: 'again' },
+    ]);
+  });
+
+  it('discards one, keeping the record', async () => {
+    const r = await cohort([
+      'dlq',
+      'discard',
+      ids[1]!,
+      '--reason',
+      'device test data',
+      '--actor',
+      'ops.kim',
+    ]);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(
+      (await cohort(['dlq', 'list', '--status', 'discarded', '--json'])).stdout,
+    ) as { id: string }[];
+    expect(list.map((d) => d.id)).toEqual([ids[1]]);
+  });
+
+  it('exit codes scripts can rely on', async () => {
+    expect((await cohort(['dlq', 'redrive', ids[1]!, '--reason', 'x', '--actor', 'a'])).code).toBe(
+      4,
+    ); // discarded
+    expect((await cohort(['dlq', 'show', 'dl-987654'])).code).toBe(3);
+    const noWho = await cohort(['dlq', 'discard', ids[0]!, '--reason', 'x']);
+    expect(noWho.code).toBe(2);
+    expect(noWho.stderr).toMatch(/--actor/);
+    expect((await cohort(['dlq', 'discard', ids[0]!, '--actor', 'a'])).code).toBe(2); // no reason
+    expect((await cohort(['dlq', 'show', 'nonsense'])).code).toBe(2);
+    expect((await cohort(['dlq', 'list', '--status', 'lost'])).code).toBe(2);
+    expect((await cohort(['dlq', 'list', '--bogus'])).code).toBe(2);
+    expect((await cohort(['dlq', 'frobnicate'])).code).toBe(2);
+    expect((await cohort(['dlq', 'redrive', '--all', '--reason', 'x', '--actor', 'a'])).code).toBe(
+      2,
+    );
+    const down = await cohort(['dlq', 'list'], {
+      NATS_URL: `nats://127.0.0.1:${await freePort()}`,
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach NATS/);
+  });
+
+  it('redrives all open dead letters of a consumer', async () => {
+    broken.add('BAD-3');
+    const e = reportSubmitted({ trialId: TRIAL, patientId: 'BAD-3' });
+    await new Publisher(conn).publish(
+      reportSubject(TRIAL, 'BAD-3'),
+      enc.encode(JSON.stringify(e)),
+      { msgId: e.id },
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    broken.delete('BAD-3');
+    const r = await cohort([
+      'dlq',
+      'redrive',
+      '--consumer',
+      'cli-test',
+      '--all',
+      '--reason',
+      'fixed',
+      '--actor',
+      'ops',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/redrove 1 dead letter/);
+    await expect.poll(() => appliedCount('BAD-3')).toBe(1);
+  });
+});
