@@ -81,10 +81,9 @@ describe('parseEvent', () => {
   it('returns the typed event', () => {
     const r = parseEvent(new TextEncoder().encode(JSON.stringify(event)));
     expect(r.ok).toBe(true);
-    if (r.ok) {
-      expect(r.event.type).toBe('ReportSubmitted');
+    if (r.ok && r.event.type === 'ReportSubmitted') {
       expect(r.event.data.patientId).toBe('P_001');
-    }
+    } else expect.unreachable('not a ReportSubmitted');
     expect(ReportSubmitted.safeParse(event).success).toBe(true);
   });
 

@@ -8,6 +8,12 @@ export {
 } from './events/report-submitted.js';
 export { SubmitReport } from './commands/submit-report.js';
 export {
+  ProjectCreated,
+  ProjectId,
+  ProjectStatus,
+  ProjectStatusChanged,
+} from './events/projects.js';
+export {
   DeadLetterCause,
   DeadLetterCaptured,
   DeadLetterCapturedData,
@@ -19,6 +25,7 @@ export {
 export {
   deadLetterSubject,
   InvalidSubjectTokenError,
+  projectSubject,
   redriveSubject,
   reportSubject,
   Streams,
@@ -28,6 +35,7 @@ export {
   CohortEvent,
   fieldIssues,
   parseEvent,
+  ProjectsEvent,
   ReportsEvent,
   type FieldIssue,
   type ParseError,

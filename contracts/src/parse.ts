@@ -1,13 +1,22 @@
 import { z } from 'zod';
 import { AnyEnvelope } from './envelope.js';
+import { ProjectCreated, ProjectStatusChanged } from './events/projects.js';
 import { ReportSubmitted } from './events/report-submitted.js';
 
 /** Every event a consumer of `REPORTS` may receive, at its latest version. */
 export const ReportsEvent = z.discriminatedUnion('type', [ReportSubmitted]);
 export type ReportsEvent = z.infer<typeof ReportsEvent>;
 
-/** Every event Cohort knows, at its latest version. */
-export const CohortEvent = ReportsEvent;
+/** Every event of `PROJECTS`, at its latest version. */
+export const ProjectsEvent = z.discriminatedUnion('type', [ProjectCreated, ProjectStatusChanged]);
+export type ProjectsEvent = z.infer<typeof ProjectsEvent>;
+
+/** Every event Cohort's subscribers know, at its latest version. */
+export const CohortEvent = z.discriminatedUnion('type', [
+  ReportSubmitted,
+  ProjectCreated,
+  ProjectStatusChanged,
+]);
 export type CohortEvent = z.infer<typeof CohortEvent>;
 
 /** One failing field: `path` is dotted (`data.answers.0.itemId`), `message` is human-readable. */
@@ -42,7 +51,7 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
 }
 
 const knownTypes = new Map<string, number>(
-  ReportsEvent.options.map((o) => [o.shape.type.value, o.shape.version.value]),
+  CohortEvent.options.map((o) => [o.shape.type.value, o.shape.version.value]),
 );
 
 /**

@@ -3,6 +3,8 @@ import { SubjectToken } from './ids.js';
 /** Stream names and the subjects they own. */
 export const Streams = {
   REPORTS: { name: 'REPORTS', subjects: ['reports.>'] },
+  /** Event-sourced trial projects: one subject per project aggregate. */
+  PROJECTS: { name: 'PROJECTS', subjects: ['projects.>'] },
   /** JetStream's own advisories that mark a message dead, kept even when no service runs. */
   ADVISORIES: {
     name: 'ADVISORIES',
@@ -51,4 +53,9 @@ export function deadLetterSubject(id: string): string {
 /** `redrive.<consumer>`: what is sent back to one durable consumer. */
 export function redriveSubject(consumer: string): string {
   return `redrive.${token('consumer', consumer)}`;
+}
+
+/** `projects.<projectId>`: one project aggregate's events. */
+export function projectSubject(projectId: string): string {
+  return `projects.${token('projectId', projectId)}`;
 }

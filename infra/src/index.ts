@@ -97,3 +97,6 @@ export {
   type DeadLetterStatus,
 } from './deadletters/desk.js';
 export { deadLetterRoutes, summary as deadLetterSummary } from './deadletters/routes.js';
+export { ConcurrencyError, type EventStore, type StoredEvent } from './event-store/port.js';
+export { JetStreamEventStore } from './event-store/jetstream-event-store.js';
+export { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';

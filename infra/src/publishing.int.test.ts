@@ -38,6 +38,7 @@ describe('provision', () => {
     const first = await provision(conn, jsm, topo);
     expect(first).toEqual([
       { resource: 'stream REPORTS', action: 'created' },
+      { resource: 'stream PROJECTS', action: 'created' },
       { resource: 'stream ADVISORIES', action: 'created' },
       { resource: 'stream DEADLETTERS', action: 'created' },
       { resource: 'stream REDRIVE', action: 'created' },

@@ -94,6 +94,12 @@ export function topology(opts: TopologyOptions = {}): Topology {
         o,
         o.reportsMaxBytes,
       ),
+      auditStream(
+        Streams.PROJECTS.name,
+        Streams.PROJECTS.subjects,
+        'trial project aggregates, one subject per project',
+        o,
+      ),
       // Captures JetStream's own dead-letter advisories, even while no Cohort process runs.
       auditStream(
         Streams.ADVISORIES.name,

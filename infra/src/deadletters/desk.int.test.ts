@@ -45,8 +45,9 @@ function projection(name: string, failing: boolean): Projection {
         sql: 'CREATE TABLE IF NOT EXISTS applied (consumer text, patient_id text, at timestamptz DEFAULT clock_timestamp())',
       },
     ],
-    key: (e: CohortEvent) => e.data.requestId,
+    key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
     async apply(tx, event) {
+      if (event.type !== 'ReportSubmitted') return;
       if (failing && broken.has(event.data.patientId)) {
         throw new Error(`cannot apply ${event.data.patientId}: questionnaire version unknown`);
       }

@@ -55,8 +55,9 @@ function testProjection(
         sql: `CREATE TABLE IF NOT EXISTS seen (consumer text, request_id text, seq bigint)`,
       },
     ],
-    key: (e: CohortEvent) => e.data.requestId,
+    key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
     async apply(tx: Sql, event: CohortEvent, meta) {
+      if (event.type !== 'ReportSubmitted') return;
       if (event.data.patientId.startsWith('POISON'))
         throw new Error(`cannot apply ${event.data.patientId}`);
       await tx.query('INSERT INTO seen (consumer, request_id, seq) VALUES ($1, $2, $3)', [

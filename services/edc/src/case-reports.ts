@@ -173,6 +173,7 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
 function rowsOf(event: CohortEvent, meta: EventMeta): Row[] {
   return match(event)
     .with({ type: 'ReportSubmitted' }, (e) => [row(e, meta)])
+    .with({ type: 'ProjectCreated' }, { type: 'ProjectStatusChanged' }, () => [])
     .exhaustive();
 }
 
@@ -184,6 +185,7 @@ export const caseReports: Projection = {
   key: (event) =>
     match(event)
       .with({ type: 'ReportSubmitted' }, (e) => `request:${e.data.requestId}`)
+      .with({ type: 'ProjectCreated' }, { type: 'ProjectStatusChanged' }, (e) => e.id)
       .exhaustive(),
   apply: (tx, event, meta) => insertReports(tx, rowsOf(event, meta)),
   applyBatch: (tx, items: Envelope[]) =>

@@ -59,8 +59,9 @@ const projection: Projection = {
     maxDeliver: 2,
   },
   migrations: [{ version: 1, name: 't', sql: 'CREATE TABLE applied (patient_id text)' }],
-  key: (e: CohortEvent) => e.data.requestId,
+  key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
   async apply(tx, e) {
+    if (e.type !== 'ReportSubmitted') return;
     if (broken.has(e.data.patientId)) throw new Error(`no mapping for ${e.data.patientId}`);
     await tx.query('INSERT INTO applied VALUES ($1)', [e.data.patientId]);
   },
