@@ -1,0 +1,148 @@
+import { projectSubject, reportSubject, Streams } from '@cohort/contracts';
+import {
+  connect,
+  createLogger,
+  JetStreamEventStore,
+  openStore,
+  provision,
+  Publisher,
+  ServiceMetrics,
+  Subscriber,
+  SubscriberMetrics,
+  topology,
+  type Connection,
+  type SqlStore,
+} from '@cohort/infra';
+import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+import { portfolio, reportCounts } from './portfolio.js';
+
+const sponsor = { id: 'dr.lee', role: 'sponsor' as const };
+let server: NatsServer;
+let conn: Connection;
+let jsm: JetStreamManager;
+let db: SqlStore;
+let app: Hono;
+const subscribers: Subscriber[] = [];
+
+const post = (path: string, body: unknown) =>
+  app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const status = (id: string, body: Record<string, unknown>) => post(`/v1/projects/${id}/status`, { actor: sponsor, ...body });
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  conn = await connect({ servers: server.url, name: 'pm-test' });
+  jsm = await jetstreamManager(conn.nc);
+  await provision(conn, jsm, topology());
+  db = await openStore({ service: 'pm' });
+  const metrics = new ServiceMetrics('project-management', { defaults: false });
+  const sm = new SubscriberMetrics(metrics.registry);
+  for (const p of [portfolio, reportCounts]) {
+    const s = new Subscriber(conn, db, p, sm, createLogger('t'), { lingerMs: 5 });
+    await s.start();
+    subscribers.push(s);
+  }
+  app = createApp({
+    store: await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject),
+    db,
+    metrics,
+    log: createLogger('t'),
+    ready: {},
+  });
+});
+
+afterAll(async () => {
+  for (const s of subscribers) await s.stop();
+  await db?.close();
+  await conn?.drain();
+  await server?.dispose();
+});
+
+async function create(projectId: string, requestId: string = crypto.randomUUID()) {
+  return post('/v1/projects', { requestId, projectId, name: `Trial ${projectId}`, actor: sponsor });
+}
+
+describe('project-management HTTP', () => {
+  it('creates a project once per requestId', async () => {
+    const requestId = crypto.randomUUID();
+    const first = await create('TR-1', requestId);
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({ projectId: 'TR-1', status: 'planned', version: 1 });
+    const again = await create('TR-1', requestId);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ version: 1 });
+    const other = await create('TR-1');
+    expect(other.status).toBe(409);
+    expect((await create('bad.id')).status).toBe(400);
+  });
+
+  it('changes status at the expected version; 409 with the current version when stale', async () => {
+    const ok = await status('TR-1', { to: 'enrolling', expectedVersion: 1 });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ status: 'enrolling', version: 2 });
+    const stale = await status('TR-1', { to: 'active', expectedVersion: 1 });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ error: 'version_conflict', currentVersion: 2 });
+  });
+
+  it('422 for a transition that is not allowed, naming the allowed ones; 400 without a needed reason', async () => {
+    const r = await status('TR-1', { to: 'closed', expectedVersion: 2, reason: 'x' });
+    expect(r.status).toBe(422);
+    expect(await r.json()).toMatchObject({ error: 'transition_not_allowed', from: 'enrolling', allowed: ['active'] });
+    expect((await status('TR-1', { to: 'active', expectedVersion: 2 })).status).toBe(200);
+    const noReason = await status('TR-1', { to: 'suspended', expectedVersion: 3 });
+    expect(noReason.status).toBe(400);
+    expect(await noReason.json()).toMatchObject({ issues: [{ path: 'reason' }] });
+    expect((await status('NOPE', { to: 'active', expectedVersion: 0 })).status).toBe(404);
+    expect((await status('TR-1', { to: 'wherever', expectedVersion: 3 })).status).toBe(400);
+  });
+
+  it('two concurrent changes at the same version: one 200, one 409, one new event', async () => {
+    const before = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state.subjects!['projects.TR-1'];
+    const results = await Promise.all([
+      status('TR-1', { to: 'suspended', expectedVersion: 3, reason: 'safety review' }),
+      status('TR-1', { to: 'closed', expectedVersion: 3, reason: 'enrolment target met' }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    const after = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state.subjects!['projects.TR-1'];
+    expect(after).toBe(before! + 1);
+  });
+
+  it('shows state and the whole history with who and why', async () => {
+    const state = (await (await app.request('/v1/projects/TR-1')).json()) as { status: string; version: number };
+    expect(['suspended', 'closed']).toContain(state.status);
+    expect(state.version).toBe(4);
+    const h = (await (await app.request('/v1/projects/TR-1/history')).json()) as {
+      items: { version: number; from: string | null; to: string; actor: { id: string }; reason: string | null }[];
+    };
+    expect(h.items.map((i) => [i.version, i.from, i.to])).toEqual([
+      [1, null, 'planned'],
+      [2, 'planned', 'enrolling'],
+      [3, 'enrolling', 'active'],
+      [4, 'active', state.status],
+    ]);
+    expect(h.items.every((i) => i.actor.id === 'dr.lee')).toBe(true);
+    expect(h.items[3]!.reason).toMatch(/safety review|enrolment target met/);
+    expect((await app.request('/v1/projects/NOPE')).status).toBe(404);
+  });
+
+  it('keeps a portfolio with each project status and report count', async () => {
+    await create('TR-2');
+    const p = new Publisher(conn);
+    for (let i = 0; i < 7; i++) {
+      const e = reportSubmitted({ trialId: 'TR-2', patientId: `P${i}` });
+      await p.publish(reportSubject('TR-2', `P${i}`), new TextEncoder().encode(JSON.stringify(e)), { msgId: e.id });
+    }
+    await expect
+      .poll(async () => ((await (await app.request('/v1/projects')).json()) as { items: unknown[] }).items, {
+        timeout: 10_000,
+      })
+      .toEqual([
+        expect.objectContaining({ projectId: 'TR-1', reports: 0 }),
+        expect.objectContaining({ projectId: 'TR-2', status: 'planned', reports: 7 }),
+      ]);
+  });
+});

@@ -1,0 +1,174 @@
+import { Actor, fieldIssues, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
+import {
+  ConcurrencyError,
+  httpMetrics,
+  mountOps,
+  PublishError,
+  type EventStore,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+  type Sql,
+} from '@cohort/infra';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { handle, load } from './commands.js';
+import { listPortfolio } from './portfolio.js';
+import { CommandRefused, type Project } from './project.js';
+
+export interface AppDeps {
+  store: EventStore;
+  db: Sql;
+  metrics: ServiceMetrics;
+  log: Logger;
+  ready: Record<string, ReadinessCheck>;
+  now?: () => Date;
+}
+
+const CreateBody = z
+  .object({ requestId: z.uuid(), projectId: ProjectId, name: z.string().min(1).max(200), actor: Actor })
+  .strict();
+const StatusBody = z
+  .object({
+    to: ProjectStatus,
+    reason: z.string().max(1000).optional(),
+    expectedVersion: z.number().int().nonnegative(),
+    actor: Actor,
+    effectiveAt: UtcInstant.optional(),
+  })
+  .strict();
+
+function view(state: Project & { exists: true }, version: number) {
+  return {
+    projectId: state.projectId,
+    name: state.name,
+    status: state.status,
+    version,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+  };
+}
+
+async function json<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    return c.json({ error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] }, 400);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) return c.json({ error: 'validation_failed', issues: fieldIssues(r.error) }, 400);
+  return r.data;
+}
+
+/** The project-management HTTP app: commands on the Project aggregate and its read models. */
+export function createApp(deps: AppDeps): Hono {
+  const now = deps.now ?? (() => new Date());
+  const app = new Hono();
+  app.use(httpMetrics(deps.metrics));
+  mountOps(app, deps.metrics, deps.ready);
+
+  app.post('/v1/projects', async (c) => {
+    const b = await json(c, CreateBody);
+    if (b instanceof Response) return b;
+    const r = await handle(deps.store, { type: 'CreateProject', ...b, at: now().toISOString() });
+    if (!r.state.exists) throw new Error('created project has no state');
+    return c.json(view(r.state, r.version), r.appended.length > 0 ? 201 : 200);
+  });
+
+  app.post('/v1/projects/:id/status', async (c) => {
+    const id = ProjectId.safeParse(c.req.param('id'));
+    if (!id.success) return c.json({ error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] }, 400);
+    const b = await json(c, StatusBody);
+    if (b instanceof Response) return b;
+    const at = b.effectiveAt ?? now().toISOString();
+    const r = await handle(
+      deps.store,
+      {
+        type: 'ChangeStatus',
+        projectId: id.data,
+        to: b.to,
+        actor: b.actor,
+        at,
+        correlationId: c.req.header('x-correlation-id')?.slice(0, 128),
+        ...(b.reason !== undefined ? { reason: b.reason } : {}),
+      },
+      b.expectedVersion,
+    );
+    if (!r.state.exists) throw new Error('changed project has no state');
+    return c.json(view(r.state, r.version));
+  });
+
+  app.get('/v1/projects', async (c) => c.json({ items: await listPortfolio(deps.db) }));
+
+  app.get('/v1/projects/:id', async (c) => {
+    const { state, version } = await load(deps.store, c.req.param('id'));
+    if (!state.exists) return c.json({ error: 'not_found' }, 404);
+    return c.json(view(state, version));
+  });
+
+  app.get('/v1/projects/:id/history', async (c) => {
+    const { state, events } = await load(deps.store, c.req.param('id'));
+    if (!state.exists) return c.json({ error: 'not_found' }, 404);
+    return c.json({
+      projectId: state.projectId,
+      items: events.map(({ version, event: e }) => ({
+        version,
+        type: e.type,
+        at: e.recordedAt,
+        actor: e.actor,
+        from: e.type === 'ProjectStatusChanged' ? e.data.from : null,
+        to: e.type === 'ProjectStatusChanged' ? e.data.to : e.data.status,
+        reason: e.reason ?? null,
+        effectiveAt: e.type === 'ProjectStatusChanged' ? e.data.effectiveAt : e.occurredAt,
+      })),
+    });
+  });
+
+  app.notFound((c) => c.json({ error: 'not_found' }, 404));
+  app.onError((e, c) => {
+    if (e instanceof CommandRefused) {
+      const r = e.refusal;
+      switch (r.kind) {
+        case 'not-found':
+          return c.json({ error: 'not_found', projectId: r.projectId }, 404);
+        case 'already-exists':
+          return c.json({ error: 'already_exists', message: `project ${r.projectId} exists (another requestId)` }, 409);
+        case 'transition-not-allowed':
+          return c.json(
+            {
+              error: 'transition_not_allowed',
+              message: `${r.from} -> ${r.to} is not allowed; from ${r.from}: ${r.allowed.join(', ') || 'nothing (final)'}`,
+              from: r.from,
+              to: r.to,
+              allowed: r.allowed,
+            },
+            422,
+          );
+        case 'reason-required':
+          return c.json(
+            { error: 'validation_failed', issues: [{ path: 'reason', message: `a reason is required to move to ${r.to}` }] },
+            400,
+          );
+      }
+    }
+    if (e instanceof ConcurrencyError) {
+      return c.json(
+        {
+          error: 'version_conflict',
+          message: `the project is at version ${e.currentVersion}; reload it and decide again`,
+          currentVersion: e.currentVersion,
+        },
+        409,
+      );
+    }
+    if (e instanceof PublishError && e.retryable) {
+      c.header('Retry-After', '2');
+      return c.json({ error: 'unavailable', message: 'the event store is unavailable; retry later' }, 503);
+    }
+    deps.log.error({ err: e }, 'unhandled error');
+    return c.json({ error: 'internal' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,96 @@
+import { Streams } from '@cohort/contracts';
+import type { CohortEvent } from '@cohort/contracts';
+import type { Envelope, EventMeta, Projection, Sql } from '@cohort/infra';
+import { match } from 'ts-pattern';
+
+/** Durable consumer names: never rename them. */
+export const PORTFOLIO_CONSUMER = 'project-management-portfolio';
+export const REPORT_COUNTS_CONSUMER = 'project-management-report-counts';
+
+/** Every project with its current status, kept from PROJECTS. */
+export const portfolio: Projection = {
+  consumer: { stream: Streams.PROJECTS.name, name: PORTFOLIO_CONSUMER },
+  migrations: [
+    {
+      version: 1,
+      name: 'projects',
+      sql: `CREATE TABLE projects (
+        project_id text PRIMARY KEY,
+        name text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        -- Stream sequence of the last event applied: an older one arriving late changes nothing.
+        last_seq bigint NOT NULL
+      )`,
+    },
+  ],
+  apply: (tx: Sql, event: CohortEvent, meta: EventMeta) =>
+    match(event)
+      .with({ type: 'ProjectCreated' }, async (e) => {
+        await tx.query(
+          `INSERT INTO projects (project_id, name, status, created_at, updated_at, last_seq)
+           VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (project_id) DO NOTHING`,
+          [e.data.projectId, e.data.name, e.data.status, e.recordedAt, meta.seq],
+        );
+      })
+      .with({ type: 'ProjectStatusChanged' }, async (e) => {
+        await tx.query(
+          `UPDATE projects SET status = $2, updated_at = $3, last_seq = $4
+           WHERE project_id = $1 AND last_seq < $4`,
+          [e.data.projectId, e.data.to, e.recordedAt, meta.seq],
+        );
+      })
+      .with({ type: 'ReportSubmitted' }, () => Promise.resolve())
+      .exhaustive(),
+};
+
+/** Reports per trial, kept from REPORTS (each report once: the runtime's inbox keys on requestId). */
+export const reportCounts: Projection = {
+  consumer: { stream: Streams.REPORTS.name, name: REPORT_COUNTS_CONSUMER },
+  migrations: [
+    {
+      version: 1,
+      name: 'report counts',
+      sql: 'CREATE TABLE report_counts (trial_id text PRIMARY KEY, reports integer NOT NULL)',
+    },
+  ],
+  key: (e) => (e.type === 'ReportSubmitted' ? `request:${e.data.requestId}` : e.id),
+  apply: (tx, event, meta) => countReports(tx, [{ event, meta }]),
+  applyBatch: countReports,
+};
+
+async function countReports(tx: Sql, items: Envelope[]): Promise<void> {
+  const perTrial = new Map<string, number>();
+  for (const { event } of items) {
+    if (event.type === 'ReportSubmitted') perTrial.set(event.data.trialId, (perTrial.get(event.data.trialId) ?? 0) + 1);
+  }
+  if (perTrial.size === 0) return;
+  await tx.query(
+    `INSERT INTO report_counts (trial_id, reports) SELECT * FROM unnest($1::text[], $2::int[])
+     ON CONFLICT (trial_id) DO UPDATE SET reports = report_counts.reports + EXCLUDED.reports`,
+    [[...perTrial.keys()], [...perTrial.values()]],
+  );
+}
+
+export interface PortfolioItem {
+  projectId: string;
+  name: string;
+  status: string;
+  reports: number;
+  updatedAt: string;
+}
+
+export async function listPortfolio(db: Sql): Promise<PortfolioItem[]> {
+  const { rows } = await db.query<{ project_id: string; name: string; status: string; reports: number; updated_at: Date }>(
+    `SELECT p.project_id, p.name, p.status, p.updated_at, COALESCE(r.reports, 0) AS reports
+     FROM projects p LEFT JOIN report_counts r ON r.trial_id = p.project_id ORDER BY p.project_id`,
+  );
+  return rows.map((r) => ({
+    projectId: r.project_id,
+    name: r.name,
+    status: r.status,
+    reports: Number(r.reports),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  }));
+}

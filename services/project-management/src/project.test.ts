@@ -1,0 +1,119 @@
+import { ProjectStatus, ProjectStatusChanged, ProjectCreated } from '@cohort/contracts';
+import { describe, expect, it } from 'vitest';
+import {
+  CommandRefused,
+  decide,
+  evolve,
+  initial,
+  REASON_REQUIRED,
+  TRANSITIONS,
+  type Command,
+  type ProjectEvent,
+  type Refusal,
+} from './project.js';
+
+const actor = { id: 'dr.lee', role: 'sponsor' as const };
+const at = '2026-02-01T10:00:00.000Z';
+const create: Command = { type: 'CreateProject', projectId: 'T1', name: 'Trial one', requestId: crypto.randomUUID(), actor, at };
+const to = (status: ProjectStatus, reason?: string): Command => ({
+  type: 'ChangeStatus',
+  projectId: 'T1',
+  to: status,
+  actor,
+  at,
+  ...(reason ? { reason } : {}),
+});
+
+/** Given these commands already happened (events folded), when `command`, then the result. */
+function given(...history: Command[]) {
+  let state = initial;
+  for (const c of history) for (const e of decide(c, state)) state = evolve(state, e);
+  return {
+    when: (command: Command) => {
+      try {
+        return { events: decide(command, state), refusal: undefined };
+      } catch (e) {
+        if (e instanceof CommandRefused) return { events: [] as ProjectEvent[], refusal: e.refusal };
+        throw e;
+      }
+    },
+    state,
+  };
+}
+
+/** The commands that bring a project from nothing to `status`. */
+function pathTo(status: ProjectStatus): Command[] {
+  const paths: Record<ProjectStatus, ProjectStatus[]> = {
+    planned: [],
+    enrolling: ['enrolling'],
+    active: ['enrolling', 'active'],
+    suspended: ['enrolling', 'active', 'suspended'],
+    closed: ['enrolling', 'active', 'closed'],
+    locked: ['enrolling', 'active', 'closed', 'locked'],
+  };
+  return [create, ...paths[status].map((s) => to(s, 'because'))];
+}
+
+describe('CreateProject', () => {
+  it('given nothing, creates a planned project', () => {
+    const { events } = given().when(create);
+    expect(events).toHaveLength(1);
+    const e = ProjectCreated.parse(events[0]);
+    expect(e).toMatchObject({ actor, data: { projectId: 'T1', name: 'Trial one', status: 'planned' } });
+  });
+
+  it('given the same request before, creates nothing (idempotent)', () => {
+    expect(given(create).when(create)).toEqual({ events: [], refusal: undefined });
+  });
+
+  it('given another request created it, refuses: already exists', () => {
+    const { refusal } = given(create).when({ ...create, requestId: crypto.randomUUID() });
+    expect(refusal).toEqual({ kind: 'already-exists', projectId: 'T1' });
+  });
+});
+
+describe('ChangeStatus', () => {
+  const statuses = ProjectStatus.options;
+  for (const from of statuses) {
+    for (const target of statuses) {
+      const allowed = TRANSITIONS[from].includes(target);
+      it(`given ${from}, when -> ${target}: ${allowed ? 'changes' : 'refuses, naming the allowed ones'}`, () => {
+        const { events, refusal } = given(...pathTo(from)).when(to(target, 'a reason'));
+        if (allowed) {
+          expect(refusal).toBeUndefined();
+          const e = ProjectStatusChanged.parse(events[0]);
+          expect(e).toMatchObject({ actor, reason: 'a reason', data: { from, to: target, effectiveAt: at } });
+        } else {
+          expect(refusal).toEqual<Refusal>({
+            kind: 'transition-not-allowed',
+            from,
+            to: target,
+            allowed: TRANSITIONS[from],
+          });
+        }
+      });
+    }
+  }
+
+  for (const target of REASON_REQUIRED) {
+    it(`refuses -> ${target} without a reason`, () => {
+      const from = target === 'locked' ? 'closed' : 'active';
+      expect(given(...pathTo(from)).when(to(target)).refusal).toEqual({ kind: 'reason-required', to: target });
+      expect(given(...pathTo(from)).when(to(target, '   ')).refusal).toEqual({ kind: 'reason-required', to: target });
+    });
+  }
+
+  it('does not need a reason to enroll or activate', () => {
+    expect(given(create).when(to('enrolling')).events).toHaveLength(1);
+    expect(given(...pathTo('suspended')).when(to('active')).events).toHaveLength(1);
+  });
+
+  it('refuses a project that does not exist', () => {
+    expect(given().when(to('enrolling')).refusal).toEqual({ kind: 'not-found', projectId: 'T1' });
+  });
+
+  it('evolves the status and keeps name and creation', () => {
+    const { state } = given(...pathTo('suspended'));
+    expect(state).toMatchObject({ exists: true, status: 'suspended', name: 'Trial one', createdBy: create.requestId });
+  });
+});

@@ -1,0 +1,131 @@
+import { newEventId, type Actor, type ProjectCreated, type ProjectStatus, type ProjectStatusChanged } from '@cohort/contracts';
+import { match } from 'ts-pattern';
+
+export type ProjectEvent = ProjectCreated | ProjectStatusChanged;
+
+/** The Project aggregate's state, folded from its events. */
+export type Project =
+  | { exists: false }
+  | {
+      exists: true;
+      projectId: string;
+      name: string;
+      status: ProjectStatus;
+      /** The client requestId that created it: a retried creation is recognized. */
+      createdBy: string;
+      createdAt: string;
+      updatedAt: string;
+    };
+
+export const initial: Project = { exists: false };
+
+export type Command =
+  | { type: 'CreateProject'; projectId: string; name: string; requestId: string; actor: Actor; at: string }
+  | {
+      type: 'ChangeStatus';
+      projectId: string;
+      to: ProjectStatus;
+      reason?: string;
+      actor: Actor;
+      at: string;
+      correlationId?: string;
+    };
+
+/** Allowed transitions: `planned -> enrolling -> active <-> suspended`, `active | suspended -> closed -> locked`. */
+export const TRANSITIONS: Record<ProjectStatus, ProjectStatus[]> = {
+  planned: ['enrolling'],
+  enrolling: ['active'],
+  active: ['suspended', 'closed'],
+  suspended: ['active', 'closed'],
+  closed: ['locked'],
+  locked: [],
+};
+
+/** Moving to these needs a reason: they stop or end data collection. */
+export const REASON_REQUIRED: ProjectStatus[] = ['suspended', 'closed', 'locked'];
+
+/** Why a command was refused; the HTTP layer maps each kind to a status code. */
+export type Refusal =
+  | { kind: 'already-exists'; projectId: string }
+  | { kind: 'not-found'; projectId: string }
+  | { kind: 'transition-not-allowed'; from: ProjectStatus; to: ProjectStatus; allowed: ProjectStatus[] }
+  | { kind: 'reason-required'; to: ProjectStatus };
+
+export class CommandRefused extends Error {
+  override readonly name = 'CommandRefused';
+  constructor(readonly refusal: Refusal) {
+    super(refusal.kind);
+  }
+}
+
+const SOURCE = 'project-management';
+
+/** Pure: what happens when `command` meets `state`. Returns the events, or throws CommandRefused. */
+export function decide(command: Command, state: Project): ProjectEvent[] {
+  return match(command)
+    .with({ type: 'CreateProject' }, (c): ProjectEvent[] => {
+      if (state.exists) {
+        // The same request again creates nothing and is not an error; another one is.
+        if (state.createdBy === c.requestId) return [];
+        throw new CommandRefused({ kind: 'already-exists', projectId: c.projectId });
+      }
+      return [
+        {
+          id: newEventId(),
+          type: 'ProjectCreated',
+          version: 1,
+          occurredAt: c.at,
+          recordedAt: c.at,
+          source: SOURCE,
+          actor: c.actor,
+          correlationId: c.requestId,
+          causationId: c.requestId,
+          data: { projectId: c.projectId, name: c.name, requestId: c.requestId, status: 'planned' },
+        },
+      ];
+    })
+    .with({ type: 'ChangeStatus' }, (c): ProjectEvent[] => {
+      if (!state.exists) throw new CommandRefused({ kind: 'not-found', projectId: c.projectId });
+      const allowed = TRANSITIONS[state.status];
+      if (!allowed.includes(c.to)) {
+        throw new CommandRefused({ kind: 'transition-not-allowed', from: state.status, to: c.to, allowed });
+      }
+      const reason = c.reason?.trim();
+      if (REASON_REQUIRED.includes(c.to) && !reason) throw new CommandRefused({ kind: 'reason-required', to: c.to });
+      const correlationId = c.correlationId ?? newEventId();
+      return [
+        {
+          id: newEventId(),
+          type: 'ProjectStatusChanged',
+          version: 1,
+          occurredAt: c.at,
+          recordedAt: c.at,
+          source: SOURCE,
+          actor: c.actor,
+          reason: reason || `${state.status} -> ${c.to}`,
+          correlationId,
+          causationId: correlationId,
+          data: { projectId: c.projectId, from: state.status, to: c.to, effectiveAt: c.at },
+        },
+      ];
+    })
+    .exhaustive();
+}
+
+/** Pure: the state after `event`. */
+export function evolve(state: Project, event: ProjectEvent): Project {
+  return match(event)
+    .with({ type: 'ProjectCreated' }, (e): Project => ({
+      exists: true,
+      projectId: e.data.projectId,
+      name: e.data.name,
+      status: e.data.status,
+      createdBy: e.data.requestId,
+      createdAt: e.recordedAt,
+      updatedAt: e.recordedAt,
+    }))
+    .with({ type: 'ProjectStatusChanged' }, (e): Project =>
+      state.exists ? { ...state, status: e.data.to, updatedAt: e.recordedAt } : state,
+    )
+    .exhaustive();
+}
