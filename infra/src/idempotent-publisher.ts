@@ -159,6 +159,28 @@ export class IdempotentPublisher {
     return this.#retry(input, hash);
   }
 
+  /**
+   * What an earlier call with this requestId stored, without storing anything: undefined when
+   * nothing is known to be stored; RequestConflictError when it was other content.
+   */
+  async find(requestId: string, content: unknown): Promise<PublishOnceResult | undefined> {
+    if (!this.#conn.isConnected()) throw new NotConnectedError();
+    const entry = await this.#kv.get(requestId).catch((e: unknown) => {
+      throw asPublishError(e, requestId);
+    });
+    if (!entry?.value.length) return undefined;
+    const r = JSON.parse(this.#decoder.decode(entry.value)) as Reservation;
+    if (r.hash !== contentHash(content)) throw new RequestConflictError(requestId, r.eventId);
+    if (r.stream !== undefined && r.seq !== undefined) {
+      return { eventId: r.eventId, stream: r.stream, seq: r.seq, duplicate: true };
+    }
+    // Reserved, sequence not recorded (the fast path does not): look for it, publish nothing.
+    const ack = await this.#findStored(r.subject, requestId, entry.created).catch((e: unknown) => {
+      throw asPublishError(e, r.subject);
+    });
+    return ack ? { ...ack, eventId: r.eventId } : undefined;
+  }
+
   async #retry(input: PublishOnceInput, hash: string): Promise<PublishOnceResult> {
     const entry = await this.#kv.get(input.requestId);
     if (!entry) throw new Error(`request ledger entry ${input.requestId} vanished`);

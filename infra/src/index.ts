@@ -100,3 +100,4 @@ export { deadLetterRoutes, summary as deadLetterSummary } from './deadletters/ro
 export { ConcurrencyError, type EventStore, type StoredEvent } from './event-store/port.js';
 export { JetStreamEventStore } from './event-store/jetstream-event-store.js';
 export { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
+export { LastPerSubjectView } from './views/last-per-subject.js';

@@ -6,7 +6,14 @@ import { SubjectToken, UtcInstant } from '../ids.js';
  * The lifecycle of a trial project:
  * `planned -> enrolling -> active <-> suspended`, `active | suspended -> closed -> locked`.
  */
-export const ProjectStatus = z.enum(['planned', 'enrolling', 'active', 'suspended', 'closed', 'locked']);
+export const ProjectStatus = z.enum([
+  'planned',
+  'enrolling',
+  'active',
+  'suspended',
+  'closed',
+  'locked',
+]);
 export type ProjectStatus = z.infer<typeof ProjectStatus>;
 
 /** A project is a trial: its id is the `trialId` that reports carry. */

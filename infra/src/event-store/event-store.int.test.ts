@@ -63,7 +63,10 @@ function eventStoreContract(open: () => Promise<EventStore>) {
   it('lets exactly one of two concurrent appends at the same version win', async () => {
     const a = id();
     await store.append(a, [event(1)], 0);
-    const results = await Promise.allSettled([store.append(a, [event(2)], 1), store.append(a, [event(3)], 1)]);
+    const results = await Promise.allSettled([
+      store.append(a, [event(2)], 1),
+      store.append(a, [event(3)], 1),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected');
     expect(rejected?.reason).toBeInstanceOf(ConcurrencyError);
@@ -99,6 +102,8 @@ const esdb = process.env.EVENTSTORE_CONNECTION_STRING;
 describe.skipIf(!esdb)(
   'EventStore contract: EventStoreDB adapter (not run: set EVENTSTORE_CONNECTION_STRING to a running EventStoreDB)',
   () => {
-    eventStoreContract(() => Promise.resolve(EventStoreDbEventStore.open(esdb!, `test${Date.now()}`)));
+    eventStoreContract(() =>
+      Promise.resolve(EventStoreDbEventStore.open(esdb!, `test${Date.now()}`)),
+    );
   },
 );

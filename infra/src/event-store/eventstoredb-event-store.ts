@@ -21,7 +21,10 @@ export class EventStoreDbEventStore implements EventStore {
 
   /** `connectionString` as EventStoreDB takes it, e.g. `esdb://127.0.0.1:2113?tls=false`. */
   static open(connectionString: string, prefix: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString), prefix);
+    return new EventStoreDbEventStore(
+      EventStoreDBClient.connectionString(connectionString),
+      prefix,
+    );
   }
 
   #stream(id: string) {
@@ -45,11 +48,17 @@ export class EventStoreDbEventStore implements EventStore {
     return { version: events.at(-1)?.version ?? 0, events };
   }
 
-  async append(id: string, events: AnyEnvelope[], expectedVersion: number): Promise<{ version: number }> {
+  async append(
+    id: string,
+    events: AnyEnvelope[],
+    expectedVersion: number,
+  ): Promise<{ version: number }> {
     try {
       const r = await this.client.appendToStream(
         this.#stream(id),
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e as unknown as Record<string, unknown> })),
+        events.map((e) =>
+          jsonEvent({ id: e.id, type: e.type, data: e }),
+        ),
         { expectedRevision: expectedVersion === 0 ? NO_STREAM : BigInt(expectedVersion - 1) },
       );
       return { version: Number(r.nextExpectedRevision) + 1 };

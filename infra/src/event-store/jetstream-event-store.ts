@@ -25,7 +25,11 @@ export class JetStreamEventStore implements EventStore {
     private readonly subject: (id: string) => string,
   ) {}
 
-  static async open(conn: Connection, stream: string, subject: (id: string) => string): Promise<JetStreamEventStore> {
+  static async open(
+    conn: Connection,
+    stream: string,
+    subject: (id: string) => string,
+  ): Promise<JetStreamEventStore> {
     return new JetStreamEventStore(
       jetstream(conn.nc),
       await jetstreamManager(conn.nc),
@@ -57,9 +61,15 @@ export class JetStreamEventStore implements EventStore {
     try {
       while (events.length < last.version) {
         let got = 0;
-        for await (const m of await consumer.fetch({ max_messages: last.version - events.length, expires: 2_000 })) {
+        for await (const m of await consumer.fetch({
+          max_messages: last.version - events.length,
+          expires: 2_000,
+        })) {
           got++;
-          events.push({ version: Number(m.headers?.get(VERSION_HEADER)), event: AnyEnvelope.parse(m.json()) });
+          events.push({
+            version: Number(m.headers?.get(VERSION_HEADER)),
+            event: AnyEnvelope.parse(m.json()),
+          });
           if (m.seq >= last.seq) break;
         }
         if (got === 0 || events.at(-1)?.version === last.version) break;
@@ -70,17 +80,26 @@ export class JetStreamEventStore implements EventStore {
     return { version: events.at(-1)?.version ?? 0, events };
   }
 
-  async append(id: string, events: AnyEnvelope[], expectedVersion: number): Promise<{ version: number }> {
+  async append(
+    id: string,
+    events: AnyEnvelope[],
+    expectedVersion: number,
+  ): Promise<{ version: number }> {
     const last = await this.#last(id);
-    if (last.version !== expectedVersion) throw new ConcurrencyError(id, expectedVersion, last.version);
+    if (last.version !== expectedVersion)
+      throw new ConcurrencyError(id, expectedVersion, last.version);
     let { version, seq } = last;
     for (const event of events) {
       try {
-        const ack = await this.publisher.publish(this.subject(id), enc.encode(JSON.stringify(event)), {
-          msgId: event.id,
-          expectedLastSubjectSequence: seq,
-          headers: { [VERSION_HEADER]: String(version + 1), 'Cohort-Event-Type': event.type },
-        });
+        const ack = await this.publisher.publish(
+          this.subject(id),
+          enc.encode(JSON.stringify(event)),
+          {
+            msgId: event.id,
+            expectedLastSubjectSequence: seq,
+            headers: { [VERSION_HEADER]: String(version + 1), 'Cohort-Event-Type': event.type },
+          },
+        );
         version++;
         seq = ack.seq;
       } catch (e) {

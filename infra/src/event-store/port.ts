@@ -18,7 +18,11 @@ export interface StoredEvent {
  */
 export interface EventStore {
   read(aggregateId: string): Promise<{ version: number; events: StoredEvent[] }>;
-  append(aggregateId: string, events: AnyEnvelope[], expectedVersion: number): Promise<{ version: number }>;
+  append(
+    aggregateId: string,
+    events: AnyEnvelope[],
+    expectedVersion: number,
+  ): Promise<{ version: number }>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
-import type { ReportSubmitted } from '@cohort/contracts';
+import { newEventId, type ProjectStatusChanged, type ReportSubmitted } from '@cohort/contracts';
 import { createLogger, ServiceMetrics, type EventMeta, type SqlStore } from '@cohort/infra';
 import { reportSubmitted, testStores } from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { caseReports, migrations } from './case-reports.js';
+import { trialStatus } from './trial-status.js';
 import type { CaseReport, Page, TrialSummary } from './queries.js';
 
 const minute = (m: number) => new Date(Date.UTC(2026, 0, 1, 8, m)).toISOString();
@@ -48,7 +49,10 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
 
   beforeAll(async () => {
     [perEvent, batched] = await Promise.all([open(), open()]);
-    for (const s of [perEvent, batched]) await s.migrate('edc-case-reports', migrations);
+    for (const s of [perEvent, batched]) {
+      await s.migrate('edc-case-reports', migrations);
+      await s.migrate('edc-trial-status', trialStatus.migrations);
+    }
     for (const { event, meta } of all) {
       await perEvent.transaction((tx) => caseReports.apply(tx, event, meta));
     }
@@ -131,13 +135,127 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
       const s = await get<TrialSummary>('/v1/trials/T-A/summary');
       expect(s.body).toEqual({
         trialId: 'T-A',
+        status: null,
+        locked: false,
+        closedAt: null,
+        lockedAt: null,
         reports: 6,
         patients: 3,
+        lateReports: 0,
         firstCompletedAt: minute(1),
         lastCompletedAt: minute(7),
         lastRecordedAt: expect.any(String),
       });
       expect((await get('/v1/trials/NOPE/summary')).status).toBe(404);
+    });
+
+    it('shows the trial status, locked, and flags reports recorded after the close as late', async () => {
+      const now = new Date();
+      const at = (ms: number) => new Date(now.getTime() + ms).toISOString();
+      const base = {
+        version: 1 as const,
+        source: 'pm',
+        actor: { id: 'dr.lee', role: 'sponsor' as const },
+        correlationId: 'c',
+        causationId: 'c',
+      };
+      const events = [
+        {
+          ...base,
+          id: newEventId(),
+          type: 'ProjectCreated' as const,
+          occurredAt: at(-9e6),
+          recordedAt: at(-9e6),
+          data: {
+            projectId: 'T-B',
+            name: 'B',
+            requestId: crypto.randomUUID(),
+            status: 'planned' as const,
+          },
+        },
+        // Closed long before the T-B report was recorded (it was recorded "now"): late.
+        {
+          ...base,
+          id: newEventId(),
+          type: 'ProjectStatusChanged' as const,
+          occurredAt: at(-8e6),
+          recordedAt: at(-8e6),
+          reason: 'done',
+          data: {
+            projectId: 'T-B',
+            from: 'active' as const,
+            to: 'closed' as const,
+            effectiveAt: at(-8e6),
+          },
+        },
+      ];
+      for (const [i, e] of events.entries()) {
+        await perEvent.transaction((tx) =>
+          trialStatus.apply(tx, e, {
+            stream: 'PROJECTS',
+            seq: i + 1,
+            subject: 'projects.T-B',
+            deliveries: 1,
+          }),
+        );
+      }
+      const closed = await get<
+        TrialSummary & { status: string; lateReports: number; locked: boolean }
+      >('/v1/trials/T-B/summary');
+      expect(closed.body).toMatchObject({
+        status: 'closed',
+        locked: false,
+        reports: 1,
+        lateReports: 1,
+      });
+      const items = await get<Page<CaseReport & { late: boolean }>>('/v1/trials/T-B/reports');
+      expect(items.body.items.map((r) => r.late)).toEqual([true]);
+      expect(
+        (
+          await get<Page<CaseReport & { late: boolean }>>('/v1/trials/T-A/reports')
+        ).body.items.every((r) => !r.late),
+      ).toBe(true);
+
+      const lock: ProjectStatusChanged = {
+        ...(events[1] as ProjectStatusChanged),
+        id: newEventId(),
+        reason: 'database lock',
+        data: {
+          projectId: 'T-B',
+          from: 'closed' as const,
+          to: 'locked' as const,
+          effectiveAt: at(-1000),
+        },
+      };
+      await perEvent.transaction((tx) =>
+        trialStatus.apply(tx, lock, {
+          stream: 'PROJECTS',
+          seq: 3,
+          subject: 'projects.T-B',
+          deliveries: 1,
+        }),
+      );
+      // A late duplicate of an older event changes nothing.
+      await perEvent.transaction((tx) =>
+        trialStatus.apply(tx, events[1]!, {
+          stream: 'PROJECTS',
+          seq: 2,
+          subject: 'projects.T-B',
+          deliveries: 2,
+        }),
+      );
+      const locked = await get<{
+        status: string;
+        locked: boolean;
+        lockedAt: string;
+        closedAt: string;
+      }>('/v1/trials/T-B/summary');
+      expect(locked.body).toMatchObject({
+        status: 'locked',
+        locked: true,
+        lockedAt: at(-1000),
+        closedAt: at(-8e6),
+      });
     });
 
     it('400s bad parameters with the failing fields', async () => {

@@ -10,15 +10,24 @@ export interface CaseReport {
   completedAt: string;
   recordedAt: string;
   seq: number;
+  /** Recorded after the trial closed. */
+  late: boolean;
 }
 
 export interface TrialSummary {
   trialId: string;
+  /** The trial's status from project management, or null before EDC has heard of it. */
+  status: string | null;
+  locked: boolean;
+  closedAt: string | null;
+  lockedAt: string | null;
+  /** Reports recorded after the trial closed. */
+  lateReports: number;
   reports: number;
   patients: number;
-  firstCompletedAt: string;
-  lastCompletedAt: string;
-  lastRecordedAt: string;
+  firstCompletedAt: string | null;
+  lastCompletedAt: string | null;
+  lastRecordedAt: string | null;
 }
 
 export interface ReportQuery {
@@ -50,6 +59,7 @@ interface DbRow {
   completed_at: Date;
   recorded_at: Date;
   stream_seq: string | number | bigint;
+  late: boolean;
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -70,24 +80,26 @@ function decodeCursor(c: string): [string, string] {
 
 /** Reports of a trial (or one patient), oldest completion first, keyset-paged. */
 export async function listReports(db: Sql, q: ReportQuery): Promise<Page<CaseReport>> {
-  const where = ['trial_id = $1'];
+  const where = ['r.trial_id = $1'];
   const params: unknown[] = [q.trialId];
   const add = (clause: string, value: unknown) => {
     params.push(value);
     where.push(clause.replace('?', `$${params.length}`));
   };
-  if (q.patientId) add('patient_id = ?', q.patientId);
-  if (q.from) add('completed_at >= ?', q.from);
-  if (q.to) add('completed_at < ?', q.to);
+  if (q.patientId) add('r.patient_id = ?', q.patientId);
+  if (q.from) add('r.completed_at >= ?', q.from);
+  if (q.to) add('r.completed_at < ?', q.to);
   if (q.cursor) {
     const [at, id] = decodeCursor(q.cursor);
     params.push(at, id);
-    where.push(`(completed_at, event_id) > ($${params.length - 1}, $${params.length})`);
+    where.push(`(r.completed_at, r.event_id) > ($${params.length - 1}, $${params.length})`);
   }
   params.push(q.limit + 1);
   const { rows } = await db.query<DbRow>(
-    `SELECT * FROM case_reports WHERE ${where.join(' AND ')}
-     ORDER BY completed_at, event_id LIMIT $${params.length}`,
+    `SELECT r.*, COALESCE(r.recorded_at > s.closed_at, false) AS late
+     FROM case_reports r LEFT JOIN trial_status s ON s.trial_id = r.trial_id
+     WHERE ${where.join(' AND ')}
+     ORDER BY r.completed_at, r.event_id LIMIT $${params.length}`,
     params,
   );
   const page = rows.slice(0, q.limit);
@@ -102,27 +114,53 @@ export async function listReports(db: Sql, q: ReportQuery): Promise<Page<CaseRep
       completedAt: iso(r.completed_at),
       recordedAt: iso(r.recorded_at),
       seq: Number(r.stream_seq),
+      late: r.late,
     })),
     nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null,
   };
 }
 
+const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));
+
 export async function trialSummary(db: Sql, trialId: string): Promise<TrialSummary | null> {
   const { rows } = await db.query<{
-    reports: number;
-    patients: number;
-    first_completed_at: Date;
-    last_completed_at: Date;
-    last_recorded_at: Date;
-  }>('SELECT * FROM trial_summaries WHERE trial_id = $1', [trialId]);
+    reports: number | null;
+    patients: number | null;
+    first_completed_at: Date | null;
+    last_completed_at: Date | null;
+    last_recorded_at: Date | null;
+    status: string | null;
+    closed_at: Date | null;
+    locked_at: Date | null;
+  }>(
+    `SELECT m.reports, m.patients, m.first_completed_at, m.last_completed_at, m.last_recorded_at,
+            s.status, s.closed_at, s.locked_at
+     FROM (SELECT $1::text AS trial_id) t
+     LEFT JOIN trial_summaries m ON m.trial_id = t.trial_id
+     LEFT JOIN trial_status s ON s.trial_id = t.trial_id`,
+    [trialId],
+  );
   const r = rows[0];
-  if (!r) return null;
+  if (!r || (r.reports === null && r.status === null)) return null;
+  let lateReports = 0;
+  if (r.closed_at !== null && r.reports !== null) {
+    const late = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM case_reports WHERE trial_id = $1 AND recorded_at > $2',
+      [trialId, r.closed_at],
+    );
+    lateReports = late.rows[0]?.n ?? 0;
+  }
   return {
     trialId,
-    reports: r.reports,
-    patients: r.patients,
-    firstCompletedAt: iso(r.first_completed_at),
-    lastCompletedAt: iso(r.last_completed_at),
-    lastRecordedAt: iso(r.last_recorded_at),
+    status: r.status,
+    locked: r.status === 'locked',
+    closedAt: isoOrNull(r.closed_at),
+    lockedAt: isoOrNull(r.locked_at),
+    reports: r.reports ?? 0,
+    patients: r.patients ?? 0,
+    lateReports,
+    firstCompletedAt: isoOrNull(r.first_completed_at),
+    lastCompletedAt: isoOrNull(r.last_completed_at),
+    lastRecordedAt: isoOrNull(r.last_recorded_at),
   };
 }

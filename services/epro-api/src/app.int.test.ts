@@ -3,23 +3,26 @@ import {
   connect,
   createLogger,
   IdempotentPublisher,
+  LastPerSubjectView,
   provision,
   Publisher,
   ServiceMetrics,
   topology,
   type Connection,
 } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
+import { trialStatuses } from './trial-status.js';
 
 let server: NatsServer;
 let conn: Connection;
 let jsm: JetStreamManager;
 let app: Hono;
 let metrics: ServiceMetrics;
+let view: LastPerSubjectView;
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 
@@ -59,7 +62,14 @@ beforeAll(async () => {
   jsm = await jetstreamManager(conn.nc);
   await provision(conn, jsm, topology());
   metrics = new ServiceMetrics('epro-api', { defaults: false });
+  await trialsIn(conn, ['TRIAL-A', 'LATER']);
+  await trialsIn(conn, ['CLOSED-1'], 'closed');
+  await trialsIn(conn, ['PLANNED-1'], 'planned');
+  view = new LastPerSubjectView(conn, 'PROJECTS', 'projects.>');
+  await view.start();
+  await view.ready;
   app = createApp({
+    trials: trialStatuses(view),
     ingest: await IdempotentPublisher.open(conn, new Publisher(conn, { timeoutMs: 1_000 }), {
       stream: 'REPORTS',
     }),
@@ -71,6 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await view?.stop();
   await conn?.drain();
   await server?.dispose();
 });
@@ -197,6 +208,61 @@ describe('POST /v1/reports', () => {
       /cohort_http_requests_total\{route="\/v1\/reports",method="POST",status="202",service="epro-api"\} \d+/,
     );
     expect(text).toMatch(/cohort_publish_duration_seconds_bucket\{.*outcome="stored"/);
+  });
+});
+
+describe('trial status, from the project events', () => {
+  it('404 for a trial no project exists for', async () => {
+    const res = await post(report({ trialId: 'NO-SUCH-TRIAL' }));
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: 'unknown_trial', trialId: 'NO-SUCH-TRIAL' });
+  });
+
+  it('409 naming the status for a trial that is not accepting data', async () => {
+    const before = await stored();
+    for (const [trialId, status] of [
+      ['CLOSED-1', 'closed'],
+      ['PLANNED-1', 'planned'],
+    ]) {
+      const res = await post(report({ trialId }));
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ error: 'trial_not_accepting', status });
+    }
+    expect(await stored()).toBe(before);
+  });
+
+  it('follows status changes live, and still answers a retry of a report stored before the close', async () => {
+    const body = report({ trialId: 'LATER' });
+    const first = (await (await post(body)).json()) as { seq: number };
+    await trialsIn(conn, ['LATER-2'], 'closed'); // unrelated trial
+    // LATER is closed now.
+    const { JetStreamEventStore } = await import('@cohort/infra');
+    const store = await JetStreamEventStore.open(conn, 'PROJECTS', (id) => `projects.${id}`);
+    const { version } = await store.read('LATER');
+    const now = new Date().toISOString();
+    await store.append(
+      'LATER',
+      [
+        {
+          id: crypto.randomUUID().replace(/^(.{14})./, '$17'),
+          type: 'ProjectStatusChanged',
+          version: 1,
+          occurredAt: now,
+          recordedAt: now,
+          source: 'test',
+          actor: { id: 'dr.lee', role: 'sponsor' },
+          reason: 'enrolment complete',
+          correlationId: 'c',
+          causationId: 'c',
+          data: { projectId: 'LATER', from: 'active', to: 'closed', effectiveAt: now },
+        },
+      ],
+      version,
+    );
+    await expect.poll(async () => (await post(report({ trialId: 'LATER' }))).status).toBe(409);
+    const retry = await post(body);
+    expect(retry.status).toBe(202);
+    expect(await retry.json()).toMatchObject({ seq: first.seq, duplicate: true });
   });
 });
 

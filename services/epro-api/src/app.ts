@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { REPORTS_STREAM, submitReport, type Ingest } from './submit-report.js';
+import { ACCEPTING, type TrialStatuses } from './trial-status.js';
 
 /** A questionnaire of 500 free-text answers fits; anything larger is not a diary entry. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
@@ -23,6 +24,7 @@ export const RETRY_AFTER_SECONDS = 2;
 
 export interface AppDeps {
   ingest: Ingest;
+  trials: TrialStatuses;
   metrics: ServiceMetrics;
   log: Logger;
   ready: Record<string, ReadinessCheck>;
@@ -78,6 +80,31 @@ export function createApp(deps: AppDeps): Hono {
       const correlationId = c.req.header('x-correlation-id')?.slice(0, 128) || body.requestId;
       const start = performance.now();
       try {
+        const status = deps.trials.status(body.trialId);
+        if (status === undefined || !ACCEPTING.includes(status)) {
+          // A retry of a report stored while the trial was open still gets its original answer.
+          const earlier = await deps.ingest.find(body.requestId, body);
+          if (earlier) return c.json({ ...earlier, requestId: body.requestId }, 202);
+          if (status === undefined) {
+            return c.json(
+              {
+                error: 'unknown_trial',
+                message: `no trial ${body.trialId}`,
+                trialId: body.trialId,
+              },
+              404,
+            );
+          }
+          return c.json(
+            {
+              error: 'trial_not_accepting',
+              message: `trial ${body.trialId} is ${status}; reports are accepted while it is ${ACCEPTING.join(' or ')}`,
+              trialId: body.trialId,
+              status,
+            },
+            409,
+          );
+        }
         const accepted = await submitReport(deps.ingest, body, correlationId);
         deps.metrics.publishDuration.observe(
           { stream: REPORTS_STREAM, outcome: accepted.duplicate ? 'duplicate' : 'stored' },

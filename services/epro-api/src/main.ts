@@ -3,6 +3,7 @@ import {
   connect,
   createLogger,
   IdempotentPublisher,
+  LastPerSubjectView,
   listen,
   natsOptionsFromEnv,
   onShutdown,
@@ -15,6 +16,7 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createApp } from './app.js';
 import { SOURCE } from './submit-report.js';
+import { trialStatuses } from './trial-status.js';
 
 const DEFAULT_PORT = 3001;
 
@@ -33,12 +35,19 @@ const ingest = await IdempotentPublisher.open(conn, publisher, {
 });
 const metrics = new ServiceMetrics(SOURCE);
 
+// Each instance holds every trial's status, replayed from PROJECTS and followed live.
+const view = new LastPerSubjectView(conn, Streams.PROJECTS.name, 'projects.>', log);
+await view.start();
+await view.ready;
+
 const app = createApp({
   ingest,
+  trials: trialStatuses(view),
   metrics,
   log,
   ready: {
     nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
+    trials: () => Promise.resolve(view.caughtUp ? null : 'trial statuses not loaded'),
     stream: async () => {
       if (!conn.isConnected()) return 'unknown while NATS is unreachable';
       await jsm.streams.info(Streams.REPORTS.name);
@@ -52,5 +61,6 @@ log.info({ port: server.port, nats: process.env.NATS_URL }, 'listening');
 
 onShutdown(log, async () => {
   await server.close();
+  await view.stop();
   await conn.drain();
 });

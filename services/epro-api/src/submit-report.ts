@@ -7,6 +7,8 @@ export const SOURCE = 'epro-api';
 /** What ingest needs from infra: publish each client request at most once. */
 export interface Ingest {
   publish(input: PublishOnceInput): Promise<PublishOnceResult>;
+  /** What an earlier request with this id stored, if anything (same content), else undefined. */
+  find(requestId: string, content: unknown): Promise<PublishOnceResult | undefined>;
 }
 
 export interface Accepted {

@@ -29,8 +29,13 @@ let app: Hono;
 const subscribers: Subscriber[] = [];
 
 const post = (path: string, body: unknown) =>
-  app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const status = (id: string, body: Record<string, unknown>) => post(`/v1/projects/${id}/status`, { actor: sponsor, ...body });
+  app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const status = (id: string, body: Record<string, unknown>) =>
+  post(`/v1/projects/${id}/status`, { actor: sponsor, ...body });
 
 beforeAll(async () => {
   server = await NatsServer.start();
@@ -91,7 +96,11 @@ describe('project-management HTTP', () => {
   it('422 for a transition that is not allowed, naming the allowed ones; 400 without a needed reason', async () => {
     const r = await status('TR-1', { to: 'closed', expectedVersion: 2, reason: 'x' });
     expect(r.status).toBe(422);
-    expect(await r.json()).toMatchObject({ error: 'transition_not_allowed', from: 'enrolling', allowed: ['active'] });
+    expect(await r.json()).toMatchObject({
+      error: 'transition_not_allowed',
+      from: 'enrolling',
+      allowed: ['active'],
+    });
     expect((await status('TR-1', { to: 'active', expectedVersion: 2 })).status).toBe(200);
     const noReason = await status('TR-1', { to: 'suspended', expectedVersion: 3 });
     expect(noReason.status).toBe(400);
@@ -101,22 +110,33 @@ describe('project-management HTTP', () => {
   });
 
   it('two concurrent changes at the same version: one 200, one 409, one new event', async () => {
-    const before = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state.subjects!['projects.TR-1'];
+    const before = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state
+      .subjects!['projects.TR-1'];
     const results = await Promise.all([
       status('TR-1', { to: 'suspended', expectedVersion: 3, reason: 'safety review' }),
       status('TR-1', { to: 'closed', expectedVersion: 3, reason: 'enrolment target met' }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
-    const after = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state.subjects!['projects.TR-1'];
+    const after = (await jsm.streams.info('PROJECTS', { subjects_filter: 'projects.TR-1' })).state
+      .subjects!['projects.TR-1'];
     expect(after).toBe(before! + 1);
   });
 
   it('shows state and the whole history with who and why', async () => {
-    const state = (await (await app.request('/v1/projects/TR-1')).json()) as { status: string; version: number };
+    const state = (await (await app.request('/v1/projects/TR-1')).json()) as {
+      status: string;
+      version: number;
+    };
     expect(['suspended', 'closed']).toContain(state.status);
     expect(state.version).toBe(4);
     const h = (await (await app.request('/v1/projects/TR-1/history')).json()) as {
-      items: { version: number; from: string | null; to: string; actor: { id: string }; reason: string | null }[];
+      items: {
+        version: number;
+        from: string | null;
+        to: string;
+        actor: { id: string };
+        reason: string | null;
+      }[];
     };
     expect(h.items.map((i) => [i.version, i.from, i.to])).toEqual([
       [1, null, 'planned'],
@@ -134,12 +154,18 @@ describe('project-management HTTP', () => {
     const p = new Publisher(conn);
     for (let i = 0; i < 7; i++) {
       const e = reportSubmitted({ trialId: 'TR-2', patientId: `P${i}` });
-      await p.publish(reportSubject('TR-2', `P${i}`), new TextEncoder().encode(JSON.stringify(e)), { msgId: e.id });
+      await p.publish(reportSubject('TR-2', `P${i}`), new TextEncoder().encode(JSON.stringify(e)), {
+        msgId: e.id,
+      });
     }
     await expect
-      .poll(async () => ((await (await app.request('/v1/projects')).json()) as { items: unknown[] }).items, {
-        timeout: 10_000,
-      })
+      .poll(
+        async () =>
+          ((await (await app.request('/v1/projects')).json()) as { items: unknown[] }).items,
+        {
+          timeout: 10_000,
+        },
+      )
       .toEqual([
         expect.objectContaining({ projectId: 'TR-1', reports: 0 }),
         expect.objectContaining({ projectId: 'TR-2', status: 'planned', reports: 7 }),

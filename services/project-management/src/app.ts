@@ -27,7 +27,12 @@ export interface AppDeps {
 }
 
 const CreateBody = z
-  .object({ requestId: z.uuid(), projectId: ProjectId, name: z.string().min(1).max(200), actor: Actor })
+  .object({
+    requestId: z.uuid(),
+    projectId: ProjectId,
+    name: z.string().min(1).max(200),
+    actor: Actor,
+  })
   .strict();
 const StatusBody = z
   .object({
@@ -55,7 +60,10 @@ async function json<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> 
   try {
     raw = await c.req.json();
   } catch {
-    return c.json({ error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] }, 400);
+    return c.json(
+      { error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] },
+      400,
+    );
   }
   const r = schema.safeParse(raw);
   if (!r.success) return c.json({ error: 'validation_failed', issues: fieldIssues(r.error) }, 400);
@@ -79,7 +87,11 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/v1/projects/:id/status', async (c) => {
     const id = ProjectId.safeParse(c.req.param('id'));
-    if (!id.success) return c.json({ error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] }, 400);
+    if (!id.success)
+      return c.json(
+        { error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] },
+        400,
+      );
     const b = await json(c, StatusBody);
     if (b instanceof Response) return b;
     const at = b.effectiveAt ?? now().toISOString();
@@ -134,7 +146,13 @@ export function createApp(deps: AppDeps): Hono {
         case 'not-found':
           return c.json({ error: 'not_found', projectId: r.projectId }, 404);
         case 'already-exists':
-          return c.json({ error: 'already_exists', message: `project ${r.projectId} exists (another requestId)` }, 409);
+          return c.json(
+            {
+              error: 'already_exists',
+              message: `project ${r.projectId} exists (another requestId)`,
+            },
+            409,
+          );
         case 'transition-not-allowed':
           return c.json(
             {
@@ -148,7 +166,10 @@ export function createApp(deps: AppDeps): Hono {
           );
         case 'reason-required':
           return c.json(
-            { error: 'validation_failed', issues: [{ path: 'reason', message: `a reason is required to move to ${r.to}` }] },
+            {
+              error: 'validation_failed',
+              issues: [{ path: 'reason', message: `a reason is required to move to ${r.to}` }],
+            },
             400,
           );
       }
@@ -165,7 +186,10 @@ export function createApp(deps: AppDeps): Hono {
     }
     if (e instanceof PublishError && e.retryable) {
       c.header('Retry-After', '2');
-      return c.json({ error: 'unavailable', message: 'the event store is unavailable; retry later' }, 503);
+      return c.json(
+        { error: 'unavailable', message: 'the event store is unavailable; retry later' },
+        503,
+      );
     }
     deps.log.error({ err: e }, 'unhandled error');
     return c.json({ error: 'internal' }, 500);

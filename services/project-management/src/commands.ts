@@ -1,5 +1,12 @@
 import { ConcurrencyError, type EventStore } from '@cohort/infra';
-import { decide, evolve, initial, type Command, type Project, type ProjectEvent } from './project.js';
+import {
+  decide,
+  evolve,
+  initial,
+  type Command,
+  type Project,
+  type ProjectEvent,
+} from './project.js';
 
 export interface Loaded {
   state: Project;

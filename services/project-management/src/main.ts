@@ -30,12 +30,18 @@ const DEFAULT_PORT = 3002;
 const log = createLogger(SERVICE);
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
 const sub = subscriberOptionsFromEnv();
-const projections = [portfolio, reportCounts].map((p) => ({ ...p, consumer: { ...p.consumer, ...sub.consumer } }));
+const projections = [portfolio, reportCounts].map((p) => ({
+  ...p,
+  consumer: { ...p.consumer, ...sub.consumer },
+}));
 
 const db = await openStore(storeOptionsFromEnv(SERVICE));
 const conn = await connect(natsOptionsFromEnv(SERVICE));
 const jsm = await jetstreamManager(conn.nc);
-const topo = topology({ ...topologyOptionsFromEnv(), consumers: projections.map((p) => p.consumer) });
+const topo = topology({
+  ...topologyOptionsFromEnv(),
+  consumers: projections.map((p) => p.consumer),
+});
 for (const a of await provision(conn, jsm, topo)) log.info(a, 'topology');
 
 // The JetStream event store is the default; EVENTSTORE_CONNECTION_STRING switches to EventStoreDB.
@@ -48,7 +54,8 @@ log.info({ eventStore: esdb ? 'eventstoredb' : 'jetstream', database: db.locatio
 const metrics = new ServiceMetrics(SERVICE);
 const subscriberMetrics = new SubscriberMetrics(metrics.registry);
 const subscribers = projections.map(
-  (p) => new Subscriber(conn, db, p, subscriberMetrics, log, { ...sub.runtime, ...faultsFromEnv() }),
+  (p) =>
+    new Subscriber(conn, db, p, subscriberMetrics, log, { ...sub.runtime, ...faultsFromEnv() }),
 );
 for (const s of subscribers) await s.start();
 const desk = await DeadLetterDesk.open(conn, log);
@@ -65,7 +72,8 @@ const app = createApp({
       await db.query('SELECT 1');
       return null;
     },
-    consumers: () => Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
+    consumers: () =>
+      Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
   },
 });
 const server = await listen(app, port);

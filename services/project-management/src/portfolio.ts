@@ -63,7 +63,8 @@ export const reportCounts: Projection = {
 async function countReports(tx: Sql, items: Envelope[]): Promise<void> {
   const perTrial = new Map<string, number>();
   for (const { event } of items) {
-    if (event.type === 'ReportSubmitted') perTrial.set(event.data.trialId, (perTrial.get(event.data.trialId) ?? 0) + 1);
+    if (event.type === 'ReportSubmitted')
+      perTrial.set(event.data.trialId, (perTrial.get(event.data.trialId) ?? 0) + 1);
   }
   if (perTrial.size === 0) return;
   await tx.query(
@@ -82,7 +83,13 @@ export interface PortfolioItem {
 }
 
 export async function listPortfolio(db: Sql): Promise<PortfolioItem[]> {
-  const { rows } = await db.query<{ project_id: string; name: string; status: string; reports: number; updated_at: Date }>(
+  const { rows } = await db.query<{
+    project_id: string;
+    name: string;
+    status: string;
+    reports: number;
+    updated_at: Date;
+  }>(
     `SELECT p.project_id, p.name, p.status, p.updated_at, COALESCE(r.reports, 0) AS reports
      FROM projects p LEFT JOIN report_counts r ON r.trial_id = p.project_id ORDER BY p.project_id`,
   );

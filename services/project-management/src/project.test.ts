@@ -14,7 +14,14 @@ import {
 
 const actor = { id: 'dr.lee', role: 'sponsor' as const };
 const at = '2026-02-01T10:00:00.000Z';
-const create: Command = { type: 'CreateProject', projectId: 'T1', name: 'Trial one', requestId: crypto.randomUUID(), actor, at };
+const create: Command = {
+  type: 'CreateProject',
+  projectId: 'T1',
+  name: 'Trial one',
+  requestId: crypto.randomUUID(),
+  actor,
+  at,
+};
 const to = (status: ProjectStatus, reason?: string): Command => ({
   type: 'ChangeStatus',
   projectId: 'T1',
@@ -33,7 +40,8 @@ function given(...history: Command[]) {
       try {
         return { events: decide(command, state), refusal: undefined };
       } catch (e) {
-        if (e instanceof CommandRefused) return { events: [] as ProjectEvent[], refusal: e.refusal };
+        if (e instanceof CommandRefused)
+          return { events: [] as ProjectEvent[], refusal: e.refusal };
         throw e;
       }
     },
@@ -59,7 +67,10 @@ describe('CreateProject', () => {
     const { events } = given().when(create);
     expect(events).toHaveLength(1);
     const e = ProjectCreated.parse(events[0]);
-    expect(e).toMatchObject({ actor, data: { projectId: 'T1', name: 'Trial one', status: 'planned' } });
+    expect(e).toMatchObject({
+      actor,
+      data: { projectId: 'T1', name: 'Trial one', status: 'planned' },
+    });
   });
 
   it('given the same request before, creates nothing (idempotent)', () => {
@@ -82,7 +93,11 @@ describe('ChangeStatus', () => {
         if (allowed) {
           expect(refusal).toBeUndefined();
           const e = ProjectStatusChanged.parse(events[0]);
-          expect(e).toMatchObject({ actor, reason: 'a reason', data: { from, to: target, effectiveAt: at } });
+          expect(e).toMatchObject({
+            actor,
+            reason: 'a reason',
+            data: { from, to: target, effectiveAt: at },
+          });
         } else {
           expect(refusal).toEqual<Refusal>({
             kind: 'transition-not-allowed',
@@ -98,8 +113,14 @@ describe('ChangeStatus', () => {
   for (const target of REASON_REQUIRED) {
     it(`refuses -> ${target} without a reason`, () => {
       const from = target === 'locked' ? 'closed' : 'active';
-      expect(given(...pathTo(from)).when(to(target)).refusal).toEqual({ kind: 'reason-required', to: target });
-      expect(given(...pathTo(from)).when(to(target, '   ')).refusal).toEqual({ kind: 'reason-required', to: target });
+      expect(given(...pathTo(from)).when(to(target)).refusal).toEqual({
+        kind: 'reason-required',
+        to: target,
+      });
+      expect(given(...pathTo(from)).when(to(target, '   ')).refusal).toEqual({
+        kind: 'reason-required',
+        to: target,
+      });
     });
   }
 
@@ -114,6 +135,11 @@ describe('ChangeStatus', () => {
 
   it('evolves the status and keeps name and creation', () => {
     const { state } = given(...pathTo('suspended'));
-    expect(state).toMatchObject({ exists: true, status: 'suspended', name: 'Trial one', createdBy: create.requestId });
+    expect(state).toMatchObject({
+      exists: true,
+      status: 'suspended',
+      name: 'Trial one',
+      createdBy: create.requestId,
+    });
   });
 });

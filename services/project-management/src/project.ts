@@ -1,4 +1,10 @@
-import { newEventId, type Actor, type ProjectCreated, type ProjectStatus, type ProjectStatusChanged } from '@cohort/contracts';
+import {
+  newEventId,
+  type Actor,
+  type ProjectCreated,
+  type ProjectStatus,
+  type ProjectStatusChanged,
+} from '@cohort/contracts';
 import { match } from 'ts-pattern';
 
 export type ProjectEvent = ProjectCreated | ProjectStatusChanged;
@@ -20,7 +26,14 @@ export type Project =
 export const initial: Project = { exists: false };
 
 export type Command =
-  | { type: 'CreateProject'; projectId: string; name: string; requestId: string; actor: Actor; at: string }
+  | {
+      type: 'CreateProject';
+      projectId: string;
+      name: string;
+      requestId: string;
+      actor: Actor;
+      at: string;
+    }
   | {
       type: 'ChangeStatus';
       projectId: string;
@@ -48,7 +61,12 @@ export const REASON_REQUIRED: ProjectStatus[] = ['suspended', 'closed', 'locked'
 export type Refusal =
   | { kind: 'already-exists'; projectId: string }
   | { kind: 'not-found'; projectId: string }
-  | { kind: 'transition-not-allowed'; from: ProjectStatus; to: ProjectStatus; allowed: ProjectStatus[] }
+  | {
+      kind: 'transition-not-allowed';
+      from: ProjectStatus;
+      to: ProjectStatus;
+      allowed: ProjectStatus[];
+    }
   | { kind: 'reason-required'; to: ProjectStatus };
 
 export class CommandRefused extends Error {
@@ -88,10 +106,16 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
       if (!state.exists) throw new CommandRefused({ kind: 'not-found', projectId: c.projectId });
       const allowed = TRANSITIONS[state.status];
       if (!allowed.includes(c.to)) {
-        throw new CommandRefused({ kind: 'transition-not-allowed', from: state.status, to: c.to, allowed });
+        throw new CommandRefused({
+          kind: 'transition-not-allowed',
+          from: state.status,
+          to: c.to,
+          allowed,
+        });
       }
       const reason = c.reason?.trim();
-      if (REASON_REQUIRED.includes(c.to) && !reason) throw new CommandRefused({ kind: 'reason-required', to: c.to });
+      if (REASON_REQUIRED.includes(c.to) && !reason)
+        throw new CommandRefused({ kind: 'reason-required', to: c.to });
       const correlationId = c.correlationId ?? newEventId();
       return [
         {

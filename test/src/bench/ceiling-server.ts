@@ -7,7 +7,9 @@ const app = createApp({
   ingest: {
     publish: (input) =>
       Promise.resolve({ eventId: input.requestId, stream: 'NONE', seq: 0, duplicate: false }),
+    find: () => Promise.resolve(undefined),
   },
+  trials: { status: () => 'active' },
   metrics: new ServiceMetrics('ceiling'),
   log: createLogger('ceiling'),
   ready: {},

@@ -7,8 +7,8 @@
 // moment on the machine does not decide the ratio.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { connect, Publisher } from '@cohort/infra';
-import { freePort, NatsServer } from '@cohort/infra/testing';
+import { connect, provision, Publisher, topology } from '@cohort/infra';
+import { freePort, NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
@@ -140,6 +140,10 @@ try {
   console.error('raw publish: awaiting each in turn');
   const naive = await rawPublish(nats, 'raw publish, 1 in flight', 1, Math.min(PUBLISHES, 10_000));
 
+  const setup = await connect({ servers: nats.url, name: 'bench-setup' });
+  await provision(setup, await jetstreamManager(setup.nc), topology());
+  await trialsIn(setup, ['BENCH']);
+  await setup.drain();
   const ceil = await ceilingServer();
   const api = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
   console.error('warm-up');

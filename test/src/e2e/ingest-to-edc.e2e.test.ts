@@ -1,5 +1,5 @@
-import { connect, type Connection } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { connect, provision, topology, type Connection } from '@cohort/infra';
+import { NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allReports, dropSchemas, edcEnv, summary } from '../support/edc.js';
@@ -17,6 +17,10 @@ let edc: ServiceProcess;
 
 beforeAll(async () => {
   nats = await NatsServer.start();
+  const setup = await connect({ servers: nats.url, name: 'flood-setup' });
+  await provision(setup, await jetstreamManager(setup.nc), topology());
+  await trialsIn(setup, [TRIAL]);
+  await setup.drain();
   [api, edc] = await Promise.all([
     ServiceProcess.start('epro-api', { NATS_URL: nats.url }),
     edcEnv(nats.url).then((env) => ServiceProcess.start('edc', env)),

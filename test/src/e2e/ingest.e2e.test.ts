@@ -1,5 +1,5 @@
-import { connect, type Connection } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { connect, provision, topology, type Connection } from '@cohort/infra';
+import { NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportBody } from '../support/reports.js';
@@ -30,8 +30,10 @@ const streamCount = async () => (await jsm.streams.info('REPORTS')).state.messag
 
 beforeAll(async () => {
   nats = await NatsServer.start();
-  api = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
   conn = await connect({ servers: nats.url, name: 'ingest-e2e' });
+  await provision(conn, await jetstreamManager(conn.nc), topology());
+  await trialsIn(conn, ['TRIAL-E2E', 'TRIAL-TERM']);
+  api = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
   jsm = await jetstreamManager(conn.nc);
 });
 

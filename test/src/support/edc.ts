@@ -46,11 +46,21 @@ export async function dropSchemas(): Promise<void> {
   await c.end();
 }
 
-/** Reads one sample of a Prometheus counter (0 when absent). */
-export async function metric(svc: ServiceProcess, name: string): Promise<number> {
+/** Sums the samples of a Prometheus metric, of one consumer when given (0 when absent). */
+export async function metric(
+  svc: ServiceProcess,
+  name: string,
+  consumer = 'edc-case-reports',
+): Promise<number> {
   const text = await (await fetch(`${svc.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').pop()) : 0;
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+        l.includes(`consumer="${consumer}"`),
+    )
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {

@@ -1,0 +1,65 @@
+import {
+  newEventId,
+  projectSubject,
+  Streams,
+  type AnyEnvelope,
+  type ProjectStatus,
+} from '@cohort/contracts';
+import type { Connection } from '../connection.js';
+import { JetStreamEventStore } from '../event-store/jetstream-event-store.js';
+
+const PATH: ProjectStatus[] = ['planned', 'enrolling', 'active', 'closed', 'locked'];
+
+/**
+ * Writes the events that bring each trial project to `status` (default `active`) straight into
+ * PROJECTS, as project-management would, for tests of the services that react to them.
+ */
+export async function trialsIn(
+  conn: Connection,
+  trialIds: string[],
+  status: ProjectStatus = 'active',
+): Promise<void> {
+  const store = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
+  const actor = { id: 'test-setup', role: 'system' as const };
+  for (const projectId of trialIds) {
+    const now = new Date().toISOString();
+    const base = {
+      version: 1,
+      occurredAt: now,
+      recordedAt: now,
+      source: 'test',
+      actor,
+      correlationId: projectId,
+      causationId: projectId,
+    };
+    const events: AnyEnvelope[] = [
+      {
+        ...base,
+        id: newEventId(),
+        type: 'ProjectCreated',
+        data: { projectId, name: projectId, requestId: crypto.randomUUID(), status: 'planned' },
+      },
+    ];
+    const target = status === 'suspended' ? PATH.indexOf('active') : PATH.indexOf(status);
+    for (let i = 1; i <= target; i++) {
+      events.push({
+        ...base,
+        id: newEventId(),
+        type: 'ProjectStatusChanged',
+        reason: 'test setup',
+        data: { projectId, from: PATH[i - 1], to: PATH[i], effectiveAt: now },
+      });
+    }
+    if (status === 'suspended') {
+      events.push({
+        ...base,
+        id: newEventId(),
+        type: 'ProjectStatusChanged',
+        reason: 'test setup',
+        data: { projectId, from: 'active', to: 'suspended', effectiveAt: now },
+      });
+    }
+    const { version } = await store.read(projectId);
+    await store.append(projectId, events, version);
+  }
+}

@@ -1,0 +1,27 @@
+import { projectSubject, type ProjectStatus } from '@cohort/contracts';
+import type { LastPerSubjectView } from '@cohort/infra';
+import { match } from 'ts-pattern';
+
+/** Statuses in which a trial takes patient data. */
+export const ACCEPTING: ProjectStatus[] = ['enrolling', 'active'];
+
+/** Where epro-api learns a trial's status: its own read model, never a call to another service. */
+export interface TrialStatuses {
+  /** The trial's status, or undefined for a trial no project exists for. */
+  status(trialId: string): ProjectStatus | undefined;
+}
+
+/** Trial statuses from the live view of the last event of every project. */
+export function trialStatuses(view: LastPerSubjectView): TrialStatuses {
+  return {
+    status(trialId) {
+      const e = view.get(projectSubject(trialId));
+      if (!e) return undefined;
+      return match(e)
+        .with({ type: 'ProjectCreated' }, (x) => x.data.status)
+        .with({ type: 'ProjectStatusChanged' }, (x) => x.data.to)
+        .with({ type: 'ReportSubmitted' }, () => undefined)
+        .exhaustive();
+    },
+  };
+}
