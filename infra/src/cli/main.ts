@@ -9,6 +9,7 @@ import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters
 import { dlq, DLQ_USAGE } from './dlq.js';
 import { UsageError } from './errors.js';
 import { ensureLocalNats } from './local-nats.js';
+import { seed } from './seed.js';
 
 /** The repository root (this file is infra/dist/cli/main.js). */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -19,10 +20,12 @@ Usage:
   cohort up [--dev]     find or start NATS, provision, run every service (Turborepo)
   cohort provision      create or update streams and buckets (idempotent)
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
+  cohort seed           create and activate demo trials through project-management
   cohort help           this text
 
 Environment: NATS_URL (default ${DEFAULT_NATS_URL}), DATA_DIR (default <repo>/.data),
-COHORT_DUPLICATE_WINDOW_MS, COHORT_REPORTS_MAX_BYTES, COHORT_REPLICAS.
+COHORT_DUPLICATE_WINDOW_MS, COHORT_REPORTS_MAX_BYTES, COHORT_REPLICAS,
+PROJECT_MANAGEMENT_URL (for seed; default http://127.0.0.1:3002).
 Exit codes: 0 done, 1 failed, 2 bad arguments, 3 not found, 4 conflict.`;
 
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -78,6 +81,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdProvision();
       case 'dlq':
         return await dlq(rest);
+      case 'seed':
+        return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
+          console.log(s),
+        );
       case undefined:
       case 'help':
       case '--help':

@@ -56,9 +56,7 @@ export class EventStoreDbEventStore implements EventStore {
     try {
       const r = await this.client.appendToStream(
         this.#stream(id),
-        events.map((e) =>
-          jsonEvent({ id: e.id, type: e.type, data: e }),
-        ),
+        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e })),
         { expectedRevision: expectedVersion === 0 ? NO_STREAM : BigInt(expectedVersion - 1) },
       );
       return { version: Number(r.nextExpectedRevision) + 1 };
