@@ -43,3 +43,4 @@ export {
   type ParseResult,
 } from './parse.js';
 export { newEventId } from './event-id.js';
+export { upcast, upcasters, type Upcaster, type UpcasterRegistry } from './upcasters.js';

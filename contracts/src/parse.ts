@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AnyEnvelope } from './envelope.js';
 import { ProjectCreated, ProjectStatusChanged } from './events/projects.js';
 import { ReportSubmitted } from './events/report-submitted.js';
+import { upcast } from './upcasters.js';
 
 /** Every event a consumer of `REPORTS` may receive, at its latest version. */
 export const ReportsEvent = z.discriminatedUnion('type', [ReportSubmitted]);
@@ -55,7 +56,8 @@ const knownTypes = new Map<string, number>(
 );
 
 /**
- * Parses a stored event (bytes, text or an already-decoded value) into the typed union.
+ * Parses a stored event (bytes, text or an already-decoded value) into the typed union, upcast
+ * to the latest version of its type.
  * Never throws: a consumer terminates what returns `ok: false`.
  */
 export function parseEvent(input: unknown): ParseResult<CohortEvent> {
@@ -71,6 +73,7 @@ export function parseEvent(input: unknown): ParseResult<CohortEvent> {
       };
     }
   }
+  value = upcast(value);
   // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
   const parsed = CohortEvent.safeParse(value);
   if (parsed.success) return { ok: true, event: parsed.data };
