@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
 import { routePath } from 'hono/route';
 import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -103,4 +104,27 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/**
+ * Reads a JSON body and validates it: the value, or a 400 Response naming every failing field
+ * (`{ error, issues: [{ path, message }] }`) for the handler to return as it is.
+ */
+export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    return c.json(
+      { error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] },
+      400,
+    );
+  }
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({
+    path: i.path.map(String).join('.'),
+    message: i.message,
+  }));
+  return c.json({ error: 'validation_failed', issues }, 400);
 }

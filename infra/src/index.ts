@@ -48,6 +48,7 @@ export {
   listen,
   mountOps,
   onShutdown,
+  readJson,
   type ReadinessCheck,
   type RunningServer,
 } from './http.js';
@@ -101,3 +102,4 @@ export { ConcurrencyError, type EventStore, type StoredEvent } from './event-sto
 export { JetStreamEventStore } from './event-store/jetstream-event-store.js';
 export { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
 export { LastPerSubjectView } from './views/last-per-subject.js';
+export { startProjections, type RunningProjections } from './subscriber/service.js';

@@ -1,8 +1,8 @@
-import { Actor } from '@cohort/contracts';
+import { Actor, fieldIssues } from '@cohort/contracts';
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import { z } from 'zod';
 import { PublishError } from '../errors.js';
+import { readJson } from '../http.js';
 import {
   DEAD_LETTER_STATUSES,
   DeadLetterConflictError,
@@ -47,10 +47,6 @@ export function summary(d: DeadLetter) {
   };
 }
 
-function issues(e: z.ZodError) {
-  return e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
-
 /**
  * The dead-letter desk over HTTP, to mount where operators reach it (e.g.
  * `app.route('/v1/dead-letters', deadLetterRoutes(desk))`):
@@ -60,30 +56,14 @@ function issues(e: z.ZodError) {
 export function deadLetterRoutes(desk: DeadLetterDesk): Hono {
   const app = new Hono();
 
-  async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      return c.json(
-        { error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] },
-        400,
-      );
-    }
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success)
-      return c.json({ error: 'validation_failed', issues: issues(parsed.error) }, 400);
-    return parsed.data;
-  }
-
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query());
-    if (!q.success) return c.json({ error: 'validation_failed', issues: issues(q.error) }, 400);
+    if (!q.success) return c.json({ error: 'validation_failed', issues: fieldIssues(q.error) }, 400);
     await desk.captureAll();
     return c.json({ items: (await desk.list(q.data)).map(summary) });
   });
   app.post('/redrive', async (c) => {
-    const b = await body(c, RedriveAllBody);
+    const b = await readJson(c, RedriveAllBody);
     if (b instanceof Response) return b;
     await desk.captureAll();
     const done = await desk.redriveAll(b.consumer, b);
@@ -94,12 +74,12 @@ export function deadLetterRoutes(desk: DeadLetterDesk): Hono {
     return c.json(await desk.get(c.req.param('id')));
   });
   app.post('/:id/redrive', async (c) => {
-    const b = await body(c, ChangeBody);
+    const b = await readJson(c, ChangeBody);
     if (b instanceof Response) return b;
     return c.json(await desk.redrive(c.req.param('id'), b));
   });
   app.post('/:id/discard', async (c) => {
-    const b = await body(c, ChangeBody);
+    const b = await readJson(c, ChangeBody);
     if (b instanceof Response) return b;
     return c.json(await desk.discard(c.req.param('id'), b));
   });

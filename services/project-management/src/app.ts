@@ -1,9 +1,10 @@
-import { Actor, fieldIssues, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
+import { Actor, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
 import {
   ConcurrencyError,
   httpMetrics,
   mountOps,
   PublishError,
+  readJson,
   type EventStore,
   type Logger,
   type ReadinessCheck,
@@ -11,7 +12,6 @@ import {
   type Sql,
 } from '@cohort/infra';
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import { z } from 'zod';
 import { handle, load } from './commands.js';
 import { listPortfolio } from './portfolio.js';
@@ -55,21 +55,6 @@ function view(state: Project & { exists: true }, version: number) {
   };
 }
 
-async function json<T>(c: Context, schema: z.ZodType<T>): Promise<T | Response> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    return c.json(
-      { error: 'invalid_json', issues: [{ path: '', message: 'body is not valid JSON' }] },
-      400,
-    );
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) return c.json({ error: 'validation_failed', issues: fieldIssues(r.error) }, 400);
-  return r.data;
-}
-
 /** The project-management HTTP app: commands on the Project aggregate and its read models. */
 export function createApp(deps: AppDeps): Hono {
   const now = deps.now ?? (() => new Date());
@@ -78,7 +63,7 @@ export function createApp(deps: AppDeps): Hono {
   mountOps(app, deps.metrics, deps.ready);
 
   app.post('/v1/projects', async (c) => {
-    const b = await json(c, CreateBody);
+    const b = await readJson(c, CreateBody);
     if (b instanceof Response) return b;
     const r = await handle(deps.store, { type: 'CreateProject', ...b, at: now().toISOString() });
     if (!r.state.exists) throw new Error('created project has no state');
@@ -92,7 +77,7 @@ export function createApp(deps: AppDeps): Hono {
         { error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] },
         400,
       );
-    const b = await json(c, StatusBody);
+    const b = await readJson(c, StatusBody);
     if (b instanceof Response) return b;
     const at = b.effectiveAt ?? now().toISOString();
     const r = await handle(

@@ -2,25 +2,17 @@ import { projectSubject, Streams } from '@cohort/contracts';
 import {
   connect,
   createLogger,
-  DeadLetterDesk,
-  faultsFromEnv,
-  JetStreamEventStore,
   EventStoreDbEventStore,
+  JetStreamEventStore,
   listen,
   natsOptionsFromEnv,
   onShutdown,
   openStore,
-  provision,
   ServiceMetrics,
+  startProjections,
   storeOptionsFromEnv,
-  Subscriber,
-  SubscriberMetrics,
-  subscriberOptionsFromEnv,
-  topology,
-  topologyOptionsFromEnv,
   type EventStore,
 } from '@cohort/infra';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { createApp } from './app.js';
 import { portfolio, reportCounts } from './portfolio.js';
 
@@ -29,20 +21,17 @@ const DEFAULT_PORT = 3002;
 
 const log = createLogger(SERVICE);
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
-const sub = subscriberOptionsFromEnv();
-const projections = [portfolio, reportCounts].map((p) => ({
-  ...p,
-  consumer: { ...p.consumer, ...sub.consumer },
-}));
 
 const db = await openStore(storeOptionsFromEnv(SERVICE));
 const conn = await connect(natsOptionsFromEnv(SERVICE));
-const jsm = await jetstreamManager(conn.nc);
-const topo = topology({
-  ...topologyOptionsFromEnv(),
-  consumers: projections.map((p) => p.consumer),
+const metrics = new ServiceMetrics(SERVICE);
+const running = await startProjections({
+  conn,
+  store: db,
+  projections: [portfolio, reportCounts],
+  metrics,
+  log,
 });
-for (const a of await provision(conn, jsm, topo)) log.info(a, 'topology');
 
 // The JetStream event store is the default; EVENTSTORE_CONNECTION_STRING switches to EventStoreDB.
 const esdb = process.env.EVENTSTORE_CONNECTION_STRING;
@@ -50,16 +39,6 @@ const store: EventStore = esdb
   ? EventStoreDbEventStore.open(esdb, 'project')
   : await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
 log.info({ eventStore: esdb ? 'eventstoredb' : 'jetstream', database: db.location }, 'stores open');
-
-const metrics = new ServiceMetrics(SERVICE);
-const subscriberMetrics = new SubscriberMetrics(metrics.registry);
-const subscribers = projections.map(
-  (p) =>
-    new Subscriber(conn, db, p, subscriberMetrics, log, { ...sub.runtime, ...faultsFromEnv() }),
-);
-for (const s of subscribers) await s.start();
-const desk = await DeadLetterDesk.open(conn, log);
-desk.startCapture();
 
 const app = createApp({
   store,
@@ -72,8 +51,7 @@ const app = createApp({
       await db.query('SELECT 1');
       return null;
     },
-    consumers: () =>
-      Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
+    consumers: () => Promise.resolve(running.attached() ? null : 'consumer not attached'),
   },
 });
 const server = await listen(app, port);
@@ -81,8 +59,7 @@ log.info({ port: server.port }, 'listening');
 
 onShutdown(log, async () => {
   await server.close();
-  for (const s of subscribers) await s.stop();
-  await desk.stop();
+  await running.stop();
   await store.close();
   await db.close();
   await conn.drain();

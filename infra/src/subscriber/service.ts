@@ -1,0 +1,65 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Connection } from '../connection.js';
+import { DeadLetterDesk } from '../deadletters/desk.js';
+import type { Logger } from '../logger.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { SqlStore } from '../store/sql-store.js';
+import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
+import {
+  faultsFromEnv,
+  Subscriber,
+  SubscriberMetrics,
+  subscriberOptionsFromEnv,
+  type Projection,
+} from './runtime.js';
+
+export interface RunningProjections {
+  subscribers: Subscriber[];
+  /** True while every subscriber is attached to its consumer. */
+  attached(): boolean;
+  /** Stops every subscriber (applying what was delivered) and the dead-letter capture. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The subscriber side of a service: provisions the topology with the projections' durables
+ * (settings from SUBSCRIBER_* applied), starts one subscriber per projection on the service's
+ * store, and runs the dead-letter capture, which every subscriber service shares.
+ */
+export async function startProjections(opts: {
+  conn: Connection;
+  store: SqlStore;
+  projections: Projection[];
+  metrics: ServiceMetrics;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunningProjections> {
+  const env = opts.env ?? process.env;
+  const settings = subscriberOptionsFromEnv(env);
+  const projections = opts.projections.map((p) => ({
+    ...p,
+    consumer: { ...p.consumer, ...settings.consumer },
+  }));
+  const topo = topology({
+    ...topologyOptionsFromEnv(env),
+    consumers: projections.map((p) => p.consumer),
+  });
+  for (const a of await provision(opts.conn, await jetstreamManager(opts.conn.nc), topo))
+    opts.log.info(a, 'topology');
+  const metrics = new SubscriberMetrics(opts.metrics.registry);
+  const runtime = { ...settings.runtime, ...faultsFromEnv(env) };
+  const subscribers = projections.map(
+    (p) => new Subscriber(opts.conn, opts.store, p, metrics, opts.log, runtime),
+  );
+  for (const s of subscribers) await s.start();
+  const desk = await DeadLetterDesk.open(opts.conn, opts.log);
+  desk.startCapture();
+  return {
+    subscribers,
+    attached: () => subscribers.every((s) => s.attached),
+    stop: async () => {
+      for (const s of subscribers) await s.stop();
+      await desk.stop();
+    },
+  };
+}
