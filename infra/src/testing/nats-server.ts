@@ -3,10 +3,20 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** `NATS_SERVER_BIN` overrides the binary; Debian installs it as /usr/sbin/nats-server. */
-const BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
+/**
+ * The binary: `NATS_SERVER_BIN`, else `nats-server` on the PATH, else where Debian installs it
+ * (/usr/sbin, which a non-root PATH often lacks).
+ */
+const BIN =
+  process.env.NATS_SERVER_BIN ??
+  [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin']
+    .filter(Boolean)
+    .map((dir) => join(dir, 'nats-server'))
+    .find((path) => existsSync(path)) ??
+  'nats-server';
 const START_TIMEOUT_MS = 15_000;
 
 /**
