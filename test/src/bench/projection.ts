@@ -190,6 +190,7 @@ try {
   const ratios: string[] = [];
   for (const kind of kinds) {
     console.error(`${kind.name}: raw upsert`);
+    await rawUpsert(kind, 10_000); // warm-up: JIT and the database's first allocations
     const upsert = await rawUpsert(kind, BACKLOG);
     console.error(`${kind.name}: edc drain of ${BACKLOG / 2}`);
     const half = await drain(kind, BACKLOG / 2);
