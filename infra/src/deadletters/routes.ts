@@ -58,7 +58,8 @@ export function deadLetterRoutes(desk: DeadLetterDesk): Hono {
 
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query());
-    if (!q.success) return c.json({ error: 'validation_failed', issues: fieldIssues(q.error) }, 400);
+    if (!q.success)
+      return c.json({ error: 'validation_failed', issues: fieldIssues(q.error) }, 400);
     await desk.captureAll();
     return c.json({ items: (await desk.list(q.data)).map(summary) });
   });

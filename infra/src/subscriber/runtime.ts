@@ -61,6 +61,12 @@ export interface SubscriberOptions {
   lingerMs?: number;
   /** Delays before redelivering a failed message, by delivery count; the last one repeats. */
   backoffMs?: number[];
+  /**
+   * Batches in the database at once. Default 1 on PGlite, 2 on PostgreSQL (where the database
+   * works on another core while this process waits). Above 1, batches may commit out of order:
+   * projections decide by key, sequence or time, never by arrival.
+   */
+  concurrency?: number;
   /** Test-only fault injection: called after each commit, before the acks. */
   afterCommit?: (batch: number) => void;
 }
@@ -187,7 +193,8 @@ export class Subscriber {
   #consumer: Consumer | undefined;
   #redriveConsumer: Consumer | undefined;
   #stopping = false;
-  #inFlight: Promise<void> = Promise.resolve();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #concurrency: number;
   #loops: Promise<void>[] = [];
   #lagTimer: NodeJS.Timeout | undefined;
   #batches = 0;
@@ -212,6 +219,8 @@ export class Subscriber {
     this.#backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.#maxDeliver = projection.consumer.maxDeliver ?? DEFAULT_MAX_DELIVER;
     this.#ackWaitMs = projection.consumer.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+    // PGlite runs in this thread: a second transaction would only wait for the first.
+    this.#concurrency = opts.concurrency ?? (store.kind === 'postgres' ? 2 : 1);
   }
 
   /** True once the consumer is attached and until stop() is called. */
@@ -303,20 +312,23 @@ export class Subscriber {
         fetching = fetchBatch();
       }
     }
-    await this.#inFlight;
+    await Promise.all(this.#inFlight);
   }
 
   /**
-   * Parses a batch now and applies it once the batch before it is done: one transaction at a
-   * time, in order, while the next batch is fetched and parsed.
+   * Parses a batch now and applies it once fewer than `concurrency` batches are in the
+   * database, while the next batch is fetched and parsed.
    */
   async #submit(batch: JsMsg[], redriven: boolean): Promise<void> {
     const prepared = this.#prepare(batch, redriven);
-    await this.#inFlight;
-    this.#inFlight = this.#process(prepared).catch((e: unknown) => {
-      // Unreachable unless acking itself fails; unacked messages are redelivered.
-      this.log.error({ err: errorText(e), consumer: this.name }, 'batch failed');
-    });
+    while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+    const p: Promise<void> = this.#process(prepared)
+      .catch((e: unknown) => {
+        // Unreachable unless acking itself fails; unacked messages are redelivered.
+        this.log.error({ err: errorText(e), consumer: this.name }, 'batch failed');
+      })
+      .finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
   }
 
   #prepare(batch: JsMsg[], redriven: boolean): Prepared {
@@ -436,7 +448,7 @@ export class Subscriber {
     if (unique.length === 0) return [];
     const { rows } = await tx.query<{ key: string }>(
       `INSERT INTO cohort_inbox (consumer, key, stream_seq)
-       SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s)
+       SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s) ORDER BY k
        ON CONFLICT DO NOTHING RETURNING key`,
       [this.name, unique.map((i) => i.key), unique.map((i) => i.meta.seq)],
     );
@@ -530,7 +542,7 @@ function errorText(e: unknown): string {
 /**
  * Subscriber settings from the environment: `SUBSCRIBER_BATCH_SIZE`, `SUBSCRIBER_LINGER_MS`,
  * `SUBSCRIBER_MAX_DELIVER`, `SUBSCRIBER_ACK_WAIT_MS`, `SUBSCRIBER_MAX_ACK_PENDING`,
- * `SUBSCRIBER_BACKOFF_MS` (comma-separated).
+ * `SUBSCRIBER_BACKOFF_MS` (comma-separated), `SUBSCRIBER_CONCURRENCY`.
  */
 export function subscriberOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   consumer: Partial<Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs' | 'maxAckPending'>>;
@@ -559,6 +571,7 @@ export function subscriberOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
     runtime: defined({
       batchSize: int('SUBSCRIBER_BATCH_SIZE'),
       lingerMs: int('SUBSCRIBER_LINGER_MS'),
+      concurrency: int('SUBSCRIBER_CONCURRENCY'),
       backoffMs: backoff,
     }),
   };

@@ -95,6 +95,7 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
      SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
      FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                  $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
+     ORDER BY e
      ON CONFLICT DO NOTHING
      RETURNING trial_id, patient_id, completed_at, recorded_at`,
     [
@@ -123,7 +124,7 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   const patients = [...perPatient.values()];
   const { rows: newPatients } = await tx.query<{ trial_id: string }>(
     `INSERT INTO trial_patients (trial_id, patient_id)
-     SELECT t, p FROM unnest($1::text[], $2::text[]) AS x(t, p)
+     SELECT t, p FROM unnest($1::text[], $2::text[]) AS x(t, p) ORDER BY t, p
      ON CONFLICT DO NOTHING
      RETURNING trial_id`,
     [patients.map((p) => p.trialId), patients.map((p) => p.patientId)],
@@ -152,6 +153,7 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   await tx.query(
     `INSERT INTO trial_summaries (trial_id, reports, patients, first_completed_at, last_completed_at, last_recorded_at)
      SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+       AS x(t, n, np, f, l, r) ORDER BY t
      ON CONFLICT (trial_id) DO UPDATE SET
        reports = trial_summaries.reports + EXCLUDED.reports,
        patients = trial_summaries.patients + EXCLUDED.patients,

@@ -68,7 +68,8 @@ async function countReports(tx: Sql, items: Envelope[]): Promise<void> {
   }
   if (perTrial.size === 0) return;
   await tx.query(
-    `INSERT INTO report_counts (trial_id, reports) SELECT * FROM unnest($1::text[], $2::int[])
+    `INSERT INTO report_counts (trial_id, reports)
+     SELECT * FROM unnest($1::text[], $2::int[]) AS x(t, n) ORDER BY t
      ON CONFLICT (trial_id) DO UPDATE SET reports = report_counts.reports + EXCLUDED.reports`,
     [[...perTrial.keys()], [...perTrial.values()]],
   );

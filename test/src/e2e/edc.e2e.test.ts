@@ -75,9 +75,11 @@ describe('edc subscriber as a process', () => {
     const reports = await allReports(edc, 'CRASH');
     expect(reports).toHaveLength(300);
     expect(new Set(reports.map((r) => r.requestId)).size).toBe(300);
-    // The batch committed before the kill came back and was recognized, not applied again.
-    expect(await metric(edc, 'cohort_subscriber_skipped_total')).toBe(100);
-    expect(await metric(edc, 'cohort_subscriber_applied_total')).toBe(200);
+    // What was committed before the kill (at least the first batch of 100; on PostgreSQL a
+    // second batch may have been in flight) came back and was recognized, not applied again.
+    const skipped = await metric(edc, 'cohort_subscriber_skipped_total');
+    expect(skipped).toBeGreaterThanOrEqual(100);
+    expect(skipped + (await metric(edc, 'cohort_subscriber_applied_total'))).toBe(300);
   });
 
   it('two processes on one durable apply every message exactly once between them', async () => {
