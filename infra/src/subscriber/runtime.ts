@@ -179,7 +179,8 @@ export interface FailureRecord {
 }
 
 /**
- * The durable subscriber: pulls from one durable consumer, applies micro-batches to the
+ * The durable subscriber: pulls from the projection's durable consumer (and from its
+ * `<name>-redrive` durable, where redriven dead letters come back), applies micro-batches to the
  * projection in one transaction with an inbox row per message, commits, then acks.
  *
  * Guarantees: a message is acked only after its effect is committed; a redelivered message whose
@@ -191,7 +192,6 @@ export interface FailureRecord {
 export class Subscriber {
   readonly name: string;
   #consumer: Consumer | undefined;
-  #redriveConsumer: Consumer | undefined;
   #stopping = false;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #concurrency: number;
@@ -242,8 +242,8 @@ export class Subscriber {
     const js = jetstream(this.conn.nc);
     const consumer = await js.consumers.get(this.projection.consumer.stream, this.name);
     this.#consumer = consumer;
-    this.#redriveConsumer = await js.consumers.get(redrive.stream, redrive.name);
-    this.#loops = [this.#run(consumer, false), this.#run(this.#redriveConsumer, true)];
+    const redriven = await js.consumers.get(redrive.stream, redrive.name);
+    this.#loops = [this.#run(consumer, false), this.#run(redriven, true)];
     const pollLag = async () => {
       try {
         const info = await consumer.info(true);
