@@ -94,17 +94,23 @@ describe('SIGTERM under load', () => {
   it('finishes in-flight requests: every 202 is stored, nothing else is', async () => {
     const svc = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
     const before = await streamCount();
+    let firstAccepted: () => void = () => undefined;
+    const accepting = new Promise<void>((r) => (firstAccepted = r));
     const inflight = Array.from({ length: 500 }, (_, i) =>
       fetch(`${svc.url}/v1/reports`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(reportBody('TRIAL-TERM', `P${i % 7}`, i)),
       }).then(
-        (r) => r.status,
+        (r) => {
+          if (r.status === 202) firstAccepted();
+          return r.status;
+        },
         () => 0, // refused: the server had stopped accepting
       ),
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // Stop while the burst is being answered: after the first 202, before the last.
+    await accepting;
     const exit = svc.stop('SIGTERM');
     const statuses = await Promise.all(inflight);
     expect(await exit).toBe(0);
