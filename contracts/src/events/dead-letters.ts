@@ -41,8 +41,8 @@ export const DeadLetterRedriven = eventSchema(
   z.object({
     deadLetterId: DeadLetterId,
     consumer: z.string().min(1),
-    /** Sequence of the redriven copy in the REDRIVE stream. */
-    redriveSeq: z.number().int().positive(),
+    /** `Nats-Msg-Id` of the copy sent to `redrive.<consumer>` (recorded before it is sent). */
+    redriveMsgId: z.string().min(1).max(128),
   }),
 );
 export type DeadLetterRedriven = z.infer<typeof DeadLetterRedriven>;

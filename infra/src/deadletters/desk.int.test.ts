@@ -295,4 +295,26 @@ describe('dead letters', () => {
     expect(((await discarded.json()) as { status: string }).status).toBe('discarded');
     expect((await post(`/${open.id}/redrive`, { actor: operator, reason: 'x' })).status).toBe(409);
   });
+
+  it('two changes at once: one wins, the other is a conflict, and the history has one', async () => {
+    const desk = await DeadLetterDesk.open(conn);
+    const [open] = await desk.list({ consumer: 'other-test', status: 'open' });
+    const results = await Promise.allSettled([
+      desk.discard(open!.id, { actor: operator, reason: 'first' }),
+      desk.redrive(open!.id, { actor: { id: 'ops.kim', role: 'monitor' }, reason: 'second' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected');
+    expect(lost?.reason).toBeInstanceOf(DeadLetterConflictError);
+    const history = (await desk.get(open!.id)).history;
+    expect(history).toHaveLength(2);
+    // The loser sent nothing: copies on redrive.other-test match the recorded redrives.
+    const jsm = await jetstreamManager(conn.nc);
+    const sent =
+      (await jsm.streams.info('REDRIVE', { subjects_filter: 'redrive.other-test' })).state
+        .subjects ?? {};
+    expect(sent['redrive.other-test'] ?? 0).toBe(
+      history.filter((h) => h.action === 'redriven').length,
+    );
+  });
 });

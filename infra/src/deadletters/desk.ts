@@ -35,7 +35,7 @@ export interface DeadLetterChange {
   at: string;
   actor: Actor;
   reason: string | null;
-  redriveSeq?: number;
+  redriveMsgId?: string;
 }
 
 /** A dead letter as an operator sees it: the captured copy, its status, and its history. */
@@ -258,7 +258,7 @@ export class DeadLetterDesk {
 
   /** Sends the message back to the one consumer that failed it; applied through its inbox. */
   async redrive(id: string, change: Change): Promise<DeadLetter> {
-    const { dl, lastSeq } = await this.#load(id);
+    const { dl, lastSeq, events } = await this.#load(id);
     if (dl.status === 'discarded') {
       throw new DeadLetterConflictError(`${id} was discarded; it cannot be redriven`);
     }
@@ -272,21 +272,21 @@ export class DeadLetterDesk {
       [RedriveHeaders.subject]: dl.subject,
       [RedriveHeaders.deadLetter]: id,
     });
-    const ack = await this.publisher.publish(
-      redriveSubject(dl.consumer),
-      Buffer.from(dl.payload, 'base64'),
-      {
-        msgId: `${id}-redrive-${n}`,
-        headers,
-      },
-    );
+    const msgId = `${id}-redrive-${n}`;
     const event: DeadLetterRedriven = {
       ...this.#envelope(dl, change),
       type: 'DeadLetterRedriven',
-      data: { deadLetterId: id, consumer: dl.consumer, redriveSeq: ack.seq },
+      data: { deadLetterId: id, consumer: dl.consumer, redriveMsgId: msgId },
     };
+    // Recorded first: a change that loses a race (a discard, another redrive) sends nothing.
+    // If sending then fails, the error says retry; redriving again sends a new copy, and the
+    // consumer's inbox applies the message once whatever reaches it.
     await this.#append(id, event, lastSeq);
-    return this.get(id);
+    await this.publisher.publish(redriveSubject(dl.consumer), Buffer.from(dl.payload, 'base64'), {
+      msgId,
+      headers,
+    });
+    return fold([...events, { event }]).get(id)!;
   }
 
   /** Redrives every open dead letter of a consumer, at most `ratePerSecond` a second. */
@@ -308,7 +308,7 @@ export class DeadLetterDesk {
 
   /** Records that the message will not be applied; the record stays. */
   async discard(id: string, change: Change): Promise<DeadLetter> {
-    const { dl, lastSeq } = await this.#load(id);
+    const { dl, lastSeq, events } = await this.#load(id);
     if (dl.status === 'discarded') throw new DeadLetterConflictError(`${id} is already discarded`);
     const event: DeadLetterDiscarded = {
       ...this.#envelope(dl, change),
@@ -316,7 +316,7 @@ export class DeadLetterDesk {
       data: { deadLetterId: id, consumer: dl.consumer },
     };
     await this.#append(id, event, lastSeq);
-    return this.get(id);
+    return fold([...events, { event }]).get(id)!;
   }
 
   #envelope(dl: DeadLetter, change: Change) {
@@ -354,12 +354,13 @@ export class DeadLetterDesk {
     }
   }
 
-  async #load(id: string): Promise<{ dl: DeadLetter; lastSeq: number }> {
-    const subject = deadLetterSubject(id);
-    const msgs = await this.#read(subject);
+  async #load(
+    id: string,
+  ): Promise<{ dl: DeadLetter; lastSeq: number; events: { event: DeadLetterEvent }[] }> {
+    const msgs = await this.#read(deadLetterSubject(id));
     const dl = fold(msgs).get(id);
     if (!dl) throw new DeadLetterNotFoundError(id);
-    return { dl, lastSeq: msgs[msgs.length - 1]!.seq };
+    return { dl, lastSeq: msgs[msgs.length - 1]!.seq, events: msgs };
   }
 
   /** Every message of DEADLETTERS on `filter`, in order. */
@@ -421,7 +422,7 @@ function fold(events: { event: DeadLetterEvent }[]): Map<string, DeadLetter> {
     if (!dl) continue;
     if (e.type === 'DeadLetterRedriven') {
       dl.status = 'redriven';
-      dl.history.push({ action: 'redriven', ...change, redriveSeq: e.data.redriveSeq });
+      dl.history.push({ action: 'redriven', ...change, redriveMsgId: e.data.redriveMsgId });
     } else {
       dl.status = 'discarded';
       dl.history.push({ action: 'discarded', ...change });
