@@ -8,6 +8,19 @@ import type { ServiceMetrics } from './metrics.js';
 /** A readiness check: resolves to null when ready, or to the reason it is not. */
 export type ReadinessCheck = () => Promise<string | null>;
 
+/** Ready while the NATS connection is up. */
+export function natsReady(conn: { isConnected(): boolean }): ReadinessCheck {
+  return () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS');
+}
+
+/** Ready while the database answers a query. */
+export function databaseReady(db: { query(sql: string): Promise<unknown> }): ReadinessCheck {
+  return async () => {
+    await db.query('SELECT 1');
+    return null;
+  };
+}
+
 /** Counts and times every request by its route pattern (not its raw path: bounded labels). */
 export function httpMetrics(metrics: ServiceMetrics): MiddlewareHandler {
   return async (c, next) => {

@@ -44,9 +44,11 @@ export {
 export { createLogger, type Logger } from './logger.js';
 export { ServiceMetrics } from './metrics.js';
 export {
+  databaseReady,
   httpMetrics,
   listen,
   mountOps,
+  natsReady,
   onShutdown,
   readJson,
   type ReadinessCheck,

@@ -1,5 +1,11 @@
 import { AnyEnvelope } from '@cohort/contracts';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
 import { WrongLastSequenceError } from '../errors.js';
@@ -45,7 +51,9 @@ export class JetStreamEventStore implements EventStore {
       if (!m) return { version: 0, seq: 0 };
       return { version: Number(m.header.get(VERSION_HEADER)), seq: m.seq };
     } catch (e) {
-      if (/no message found/i.test((e as Error).message)) return { version: 0, seq: 0 };
+      if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.NoMessageFound) {
+        return { version: 0, seq: 0 };
+      }
       throw e;
     }
   }

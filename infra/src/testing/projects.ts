@@ -11,8 +11,9 @@ import { JetStreamEventStore } from '../event-store/jetstream-event-store.js';
 const PATH: ProjectStatus[] = ['planned', 'enrolling', 'active', 'closed', 'locked'];
 
 /**
- * Writes the events that bring each trial project to `status` (default `active`) straight into
- * PROJECTS, as project-management would, for tests of the services that react to them.
+ * Creates each trial project (ids not used before) and brings it to `status` (default
+ * `active`) straight in PROJECTS, as project-management would, for tests of the services that
+ * react to them.
  */
 export async function trialsIn(
   conn: Connection,
@@ -59,7 +60,6 @@ export async function trialsIn(
         data: { projectId, from: 'active', to: 'suspended', effectiveAt: now },
       });
     }
-    const { version } = await store.read(projectId);
-    await store.append(projectId, events, version);
+    await store.append(projectId, events, 0);
   }
 }

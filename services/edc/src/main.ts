@@ -1,8 +1,10 @@
 import {
   connect,
   createLogger,
+  databaseReady,
   listen,
   natsOptionsFromEnv,
+  natsReady,
   onShutdown,
   openStore,
   ServiceMetrics,
@@ -37,12 +39,9 @@ const app = createApp({
   metrics,
   log,
   ready: {
-    database: async () => {
-      await store.query('SELECT 1');
-      return null;
-    },
+    database: databaseReady(store),
     consumer: () => Promise.resolve(running.attached() ? null : 'consumer not attached'),
-    nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
+    nats: natsReady(conn),
   },
   info: async () => ({ lag: await reports.lag().catch(() => null) }),
 });

@@ -1,8 +1,9 @@
-import { parseEvent, ReportSubmitted } from '@cohort/contracts';
+import { newEventId, parseEvent, projectSubject, ReportSubmitted } from '@cohort/contracts';
 import {
   connect,
   createLogger,
   IdempotentPublisher,
+  JetStreamEventStore,
   LastPerSubjectView,
   provision,
   Publisher,
@@ -234,17 +235,15 @@ describe('trial status, from the project events', () => {
   it('follows status changes live, and still answers a retry of a report stored before the close', async () => {
     const body = report({ trialId: 'LATER' });
     const first = (await (await post(body)).json()) as { seq: number };
-    await trialsIn(conn, ['LATER-2'], 'closed'); // unrelated trial
     // LATER is closed now.
-    const { JetStreamEventStore } = await import('@cohort/infra');
-    const store = await JetStreamEventStore.open(conn, 'PROJECTS', (id) => `projects.${id}`);
+    const store = await JetStreamEventStore.open(conn, 'PROJECTS', projectSubject);
     const { version } = await store.read('LATER');
     const now = new Date().toISOString();
     await store.append(
       'LATER',
       [
         {
-          id: crypto.randomUUID().replace(/^(.{14})./, '$17'),
+          id: newEventId(),
           type: 'ProjectStatusChanged',
           version: 1,
           occurredAt: now,

@@ -6,6 +6,7 @@ import {
   LastPerSubjectView,
   listen,
   natsOptionsFromEnv,
+  natsReady,
   onShutdown,
   provision,
   Publisher,
@@ -46,7 +47,7 @@ const app = createApp({
   metrics,
   log,
   ready: {
-    nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
+    nats: natsReady(conn),
     trials: () => Promise.resolve(view.caughtUp ? null : 'trial statuses not loaded'),
     stream: async () => {
       if (!conn.isConnected()) return 'unknown while NATS is unreachable';

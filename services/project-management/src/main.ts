@@ -2,10 +2,12 @@ import { projectSubject, Streams } from '@cohort/contracts';
 import {
   connect,
   createLogger,
+  databaseReady,
   EventStoreDbEventStore,
   JetStreamEventStore,
   listen,
   natsOptionsFromEnv,
+  natsReady,
   onShutdown,
   openStore,
   ServiceMetrics,
@@ -46,11 +48,8 @@ const app = createApp({
   metrics,
   log,
   ready: {
-    nats: () => Promise.resolve(conn.isConnected() ? null : 'not connected to NATS'),
-    database: async () => {
-      await db.query('SELECT 1');
-      return null;
-    },
+    nats: natsReady(conn),
+    database: databaseReady(db),
     consumers: () => Promise.resolve(running.attached() ? null : 'consumer not attached'),
   },
 });
