@@ -36,4 +36,37 @@ describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
     expect((await store.query<{ x: number }>('SELECT x FROM t')).rows).toEqual([{ x: 1 }]);
     await store.close();
   });
+
+  it('keeps statements outside a transaction out of it until it ends', async () => {
+    const store = await open();
+    await store.exec('CREATE TABLE u (x int)');
+    let inside!: () => void;
+    const started = new Promise<void>((r) => (inside = r));
+    const tx = store.transaction(async (t) => {
+      await t.query('INSERT INTO u VALUES (1)');
+      inside();
+      await new Promise((r) => setTimeout(r, 100));
+      throw new Error('rolled back');
+    });
+    await started;
+    // Issued while the transaction is open: it must neither see nor join its uncommitted row.
+    const count = store.query<{ n: number }>('SELECT count(*)::int AS n FROM u');
+    await expect(tx).rejects.toThrow('rolled back');
+    expect((await count).rows).toEqual([{ n: 0 }]);
+    await store.close();
+  });
+
+  it('reports database errors with their SQLSTATE code and carries on', async () => {
+    const store = await open();
+    await store.exec('CREATE TABLE k (id int PRIMARY KEY)');
+    await store.query('INSERT INTO k VALUES (1)');
+    await expect(store.query('INSERT INTO k VALUES (1)')).rejects.toMatchObject({
+      code: '23505',
+      message: expect.stringMatching(/duplicate key/) as unknown,
+    });
+    await expect(store.query('SELECT nope FROM k')).rejects.toMatchObject({ code: '42703' });
+    expect((await store.query('SELECT id FROM k')).rows).toEqual([{ id: 1 }]);
+    await store.close();
+    await expect(store.query('SELECT 1')).rejects.toThrow();
+  });
 });

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { PgliteWorker } from './pglite-worker.js';
 
 /** Something that runs SQL: the store itself, or a transaction. Placeholders are `$1`, `$2`… */
 export interface Sql {
@@ -116,40 +116,61 @@ async function runMigrations(
   });
 }
 
+/**
+ * PGlite in a worker thread (see pglite-worker.ts). PGlite is one connection: a transaction
+ * holds it until it ends, and statements outside a transaction wait their turn.
+ */
 class PgliteStore implements SqlStore {
   readonly kind = 'pglite';
+  #turn: Promise<void> = Promise.resolve();
   private constructor(
-    private readonly db: PGlite,
+    private readonly db: PgliteWorker,
     readonly location: string,
   ) {}
 
   static async open(dir: string | undefined): Promise<PgliteStore> {
     if (dir) await mkdir(dir, { recursive: true });
-    const db = await PGlite.create(dir);
-    return new PgliteStore(db, dir ?? 'memory');
+    return new PgliteStore(await PgliteWorker.open(dir), dir ?? 'memory');
   }
 
-  async query<T>(text: string, params?: unknown[]) {
-    const r = await this.db.query<T>(text, params);
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  /** Runs `fn` once every earlier caller is done with the connection. */
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.#turn;
+    let done!: () => void;
+    this.#turn = new Promise((r) => (done = r));
+    await before;
+    try {
+      return await fn();
+    } finally {
+      done();
+    }
   }
 
-  async exec(text: string) {
-    await this.db.exec(text);
+  query<T>(text: string, params?: unknown[]) {
+    return this.#exclusive(() => this.db.query<T>(text, params));
   }
 
+  exec(text: string) {
+    return this.#exclusive(() => this.db.exec(text));
+  }
+
+  /** BEGIN travels with the first statement: one round trip to the worker fewer. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.db.transaction((t) =>
-      fn({
-        query: async <R>(text: string, params?: unknown[]) => {
-          const r = await t.query<R>(text, params);
-          return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
-        },
-        exec: async (text: string) => {
-          await t.exec(text);
-        },
-      }),
-    );
+    return this.#exclusive(async () => {
+      let begun = false;
+      const first = () => !begun && (begun = true);
+      try {
+        const result = await fn({
+          query: <R>(text: string, params?: unknown[]) => this.db.query<R>(text, params, first()),
+          exec: (text: string) => this.db.exec(text, first()),
+        });
+        if (begun) await this.db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (begun) await this.db.exec('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
   }
 
   // PGlite is one embedded connection: transactions are already serialized, no lock needed.
@@ -157,8 +178,8 @@ class PgliteStore implements SqlStore {
     return runMigrations(this, namespace, migrations, '');
   }
 
-  async close() {
-    if (!this.db.closed) await this.db.close();
+  close() {
+    return this.#exclusive(() => this.db.close());
   }
 }
 

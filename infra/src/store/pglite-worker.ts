@@ -1,0 +1,141 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * PGlite in a worker thread of its own.
+ *
+ * PGlite is PostgreSQL compiled to WebAssembly: in the calling thread, every statement blocks
+ * the event loop (NATS, HTTP, timers) while it runs, and the process uses one core. In a worker
+ * the database works on its own core while the main thread receives, parses and acks the next
+ * batch, as it would with a PostgreSQL server.
+ *
+ * The worker runs one request at a time, in the order they were sent. Its source is plain
+ * CommonJS evaluated by `worker_threads`, so it runs the same from `src` (tests) and `dist`.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { PGlite } = require(workerData.pglite);
+const FIELDS = ['code', 'severity', 'detail', 'hint', 'position', 'where', 'schema', 'table',
+  'column', 'dataType', 'constraint', 'routine'];
+function plain(e) {
+  const out = { name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) };
+  if (e && typeof e === 'object') for (const f of FIELDS) if (e[f] !== undefined) out[f] = e[f];
+  return out;
+}
+let db;
+let chain = PGlite.create(workerData.dir).then((d) => { db = d; });
+async function handle({ id, op, text, params, begin }) {
+  try {
+    if (!db) await chain; // the open failed: rethrow its error to this request
+    if (begin) await db.exec('BEGIN');
+    let result;
+    if (op === 'query') {
+      const r = await db.query(text, params);
+      result = { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    } else if (op === 'exec') {
+      await db.exec(text);
+    } else if (op === 'close') {
+      if (!db.closed) await db.close();
+    }
+    parentPort.postMessage({ id, ok: true, result });
+  } catch (e) {
+    parentPort.postMessage({ id, ok: false, error: plain(e) });
+  }
+}
+parentPort.on('message', (m) => { chain = chain.then(() => handle(m), () => handle(m)); });
+`;
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** An error raised by the database in the worker, with PostgreSQL's fields (`code`, …). */
+export class PgliteError extends Error {
+  code?: string;
+  detail?: string;
+  constraint?: string;
+}
+
+/** `begin` opens a transaction first, saving a round trip for a transaction's first statement. */
+type Request =
+  | { op: 'query'; text: string; params?: unknown[]; begin?: boolean }
+  | { op: 'exec'; text: string; begin?: boolean }
+  | { op: 'close' }
+  | { op: 'ping' };
+
+type Reply =
+  | { id: number; ok: true; result?: QueryResult<unknown> }
+  | { id: number; ok: false; error: Record<string, string> & { name: string; message: string } };
+
+/** The main thread's end of the worker: numbered requests, answered in order. */
+export class PgliteWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: unknown) => void; reject: (e: Error) => void }
+  >();
+  #next = 1;
+  #gone: Error | undefined;
+
+  private constructor(dir: string | undefined) {
+    const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { pglite, dir },
+      name: 'pglite',
+    });
+    this.#worker.unref(); // referenced only while a request is pending
+    this.#worker.on('message', (reply: Reply) => this.#settle(reply));
+    this.#worker.on('error', (e) => this.#fail(e));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`the PGlite worker exited (${code})`)));
+  }
+
+  /** Starts the worker and opens (or creates) the database in `dir`, in memory when absent. */
+  static async open(dir: string | undefined): Promise<PgliteWorker> {
+    const w = new PgliteWorker(dir);
+    await w.request({ op: 'ping' });
+    return w;
+  }
+
+  query<T>(text: string, params?: unknown[], begin = false): Promise<QueryResult<T>> {
+    return this.request({ op: 'query', text, params, begin }) as Promise<QueryResult<T>>;
+  }
+
+  async exec(text: string, begin = false): Promise<void> {
+    await this.request({ op: 'exec', text, begin });
+  }
+
+  /** Closes the database and ends the worker. */
+  async close(): Promise<void> {
+    if (this.#gone) return;
+    await this.request({ op: 'close' });
+    this.#gone = new Error('the PGlite store is closed');
+    await this.#worker.terminate();
+  }
+
+  request(req: Request): Promise<unknown> {
+    if (this.#gone) return Promise.reject(this.#gone);
+    const id = this.#next++;
+    if (this.#pending.size === 0) this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, ...req });
+    });
+  }
+
+  #settle(reply: Reply) {
+    const p = this.#pending.get(reply.id);
+    if (!p) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if (reply.ok) p.resolve(reply.result);
+    else p.reject(Object.assign(new PgliteError(reply.error.message), reply.error));
+  }
+
+  #fail(e: Error) {
+    this.#gone ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+}
