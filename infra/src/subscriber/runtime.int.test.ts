@@ -143,6 +143,51 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     await sub.stop();
   });
 
+  it('skips keys applied before within a batch of new ones, and copies within the batch', async () => {
+    const name = `test-${kind}-mixed`;
+    const t = `${trial}MIXED`;
+    const registry = new Registry();
+    const metrics = new SubscriberMetrics(registry);
+    const projection = testProjection(name, t);
+    const sub = new Subscriber(conn, store, projection, metrics, createLogger('test'), {
+      lingerMs: 50,
+    });
+    await sub.start();
+    const first = Array.from({ length: 5 }, () => crypto.randomUUID());
+    for (const [i, r] of first.entries()) await publish(t, `P${i}`, r);
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(5);
+    await sub.stop();
+    // Past the dedup window, so the stream keeps the copies: one batch of old and new keys.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const fresh = Array.from({ length: 5 }, () => crypto.randomUUID());
+    for (let i = 0; i < 5; i++) {
+      await publish(t, `P${i}`, first[i]);
+      await publish(t, `Q${i}`, fresh[i]);
+    }
+    await publish(t, 'Q0', fresh[0]); // a copy inside the same batch
+    const again = new Subscriber(conn, store, projection, metrics, createLogger('test'), {
+      lingerMs: 50,
+    });
+    await again.start();
+    const counter = async (metric: string) =>
+      (await registry.getSingleMetric(metric)!.get()).values.reduce((n, v) => n + v.value, 0);
+    const done = async () =>
+      (await counter('cohort_subscriber_applied_total')) +
+      (await counter('cohort_subscriber_skipped_total'));
+    await expect.poll(done, { timeout: 10_000 }).toBe(5 + 11);
+    expect(await counter('cohort_subscriber_applied_total')).toBe(10);
+    expect(await counter('cohort_subscriber_skipped_total')).toBe(6);
+    const rows = await seen(store, name);
+    expect(rows.map((r) => r.request_id).sort()).toEqual([...first, ...fresh].sort());
+    await expect
+      .poll(async () => {
+        const info = await jsm.consumers.info('REPORTS', name);
+        return [info.num_pending, info.num_ack_pending];
+      })
+      .toEqual([0, 0]);
+    await again.stop();
+  });
+
   it('isolates a poison message: the rest apply at once, it retries then dies at max deliver', async () => {
     const name = `test-${kind}-poison`;
     const t = `${trial}POISON`;

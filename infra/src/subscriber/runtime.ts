@@ -62,9 +62,10 @@ export interface SubscriberOptions {
   /** Delays before redelivering a failed message, by delivery count; the last one repeats. */
   backoffMs?: number[];
   /**
-   * Batches in the database at once. Default 1 on PGlite, 2 on PostgreSQL (where the database
-   * works on another core while this process waits). Above 1, batches may commit out of order:
-   * projections decide by key, sequence or time, never by arrival.
+   * Batches handed to the database at once (default 2): the next one is waiting when the last
+   * commits, and the database works on another core (a PostgreSQL server, or PGlite's worker
+   * thread) while this process acks, receives and parses. On PostgreSQL, batches may then commit
+   * out of order: projections decide by key, sequence or time, never by arrival.
    */
   concurrency?: number;
   /** Test-only fault injection: called after each commit, before the acks. */
@@ -93,6 +94,14 @@ const RUNTIME_MIGRATIONS: Migration[] = [
       PRIMARY KEY (consumer, key)
     )`,
   },
+  {
+    version: 2,
+    // Keys are identifiers, not words: byte order compares them much faster than a locale.
+    name: 'inbox keys in byte order',
+    sql: `ALTER TABLE cohort_inbox
+      ALTER COLUMN consumer TYPE text COLLATE "C",
+      ALTER COLUMN key TYPE text COLLATE "C"`,
+  },
 ];
 
 interface Item extends Envelope {
@@ -104,6 +113,10 @@ interface Prepared {
   size: number;
   items: Item[];
   invalid: { msg: JsMsg; meta: EventMeta; error: string }[];
+}
+
+function emptyBatch(): Prepared {
+  return { size: 0, items: [], invalid: [] };
 }
 
 interface Outcome {
@@ -219,8 +232,7 @@ export class Subscriber {
     this.#backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.#maxDeliver = projection.consumer.maxDeliver ?? DEFAULT_MAX_DELIVER;
     this.#ackWaitMs = projection.consumer.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-    // PGlite runs in this thread: a second transaction would only wait for the first.
-    this.#concurrency = opts.concurrency ?? (store.kind === 'postgres' ? 2 : 1);
+    this.#concurrency = opts.concurrency ?? 2;
   }
 
   /** True once the consumer is attached and until stop() is called. */
@@ -275,7 +287,8 @@ export class Subscriber {
    * Pulls with fetch requests of one batch each, never more: every message the server has
    * delivered belongs to a batch that is applied and acked, also on stop (none is left to wait
    * out its ack wait). The next fetch is requested as soon as the current one is complete, so
-   * it arrives while the batch is in the database. A partial batch is applied once it has
+   * it arrives while the batch is in the database. Each message is parsed as it arrives, in
+   * small steps between the database's answers. A partial batch is applied once it has
    * lingered `lingerMs`.
    */
   async #run(consumer: Consumer, redriven: boolean): Promise<void> {
@@ -286,25 +299,25 @@ export class Subscriber {
       try {
         const it = (await fetching)[Symbol.asyncIterator]();
         fetching = undefined;
-        let batch: JsMsg[] = [];
+        let batch = emptyBatch();
         let lingered: Promise<undefined> | undefined;
         let next = it.next();
         for (;;) {
           const r = lingered ? await Promise.race([next, lingered]) : await next;
           if (r === undefined) {
-            await this.#submit(batch, redriven); // lingered long enough; `next` is still pending
-            batch = [];
+            await this.#submit(batch); // lingered long enough; `next` is still pending
+            batch = emptyBatch();
             lingered = undefined;
             continue;
           }
           if (r.done) break;
-          batch.push(r.value);
-          if (batch.length >= this.#batchSize) break; // this fetch is complete
-          if (batch.length === 1) lingered = sleep(this.#lingerMs);
+          this.#add(batch, r.value, redriven);
+          if (batch.size >= this.#batchSize) break; // this fetch is complete
+          if (batch.size === 1) lingered = sleep(this.#lingerMs);
           next = it.next();
         }
         if (!this.#stopping) fetching = fetchBatch();
-        if (batch.length > 0) await this.#submit(batch, redriven);
+        if (batch.size > 0) await this.#submit(batch);
       } catch (e) {
         if (this.#stopping) break;
         this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
@@ -315,14 +328,10 @@ export class Subscriber {
     await Promise.all(this.#inFlight);
   }
 
-  /**
-   * Parses a batch now and applies it once fewer than `concurrency` batches are in the
-   * database, while the next batch is fetched and parsed.
-   */
-  async #submit(batch: JsMsg[], redriven: boolean): Promise<void> {
-    const prepared = this.#prepare(batch, redriven);
+  /** Applies a batch once fewer than `concurrency` batches are in the database. */
+  async #submit(batch: Prepared): Promise<void> {
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
-    const p: Promise<void> = this.#process(prepared)
+    const p: Promise<void> = this.#process(batch)
       .catch((e: unknown) => {
         // Unreachable unless acking itself fails; unacked messages are redelivered.
         this.log.error({ err: errorText(e), consumer: this.name }, 'batch failed');
@@ -331,23 +340,20 @@ export class Subscriber {
     this.#inFlight.add(p);
   }
 
-  #prepare(batch: JsMsg[], redriven: boolean): Prepared {
-    const items: Item[] = [];
-    const invalid: Prepared['invalid'] = [];
-    for (const msg of batch) {
-      const parsed = parseEvent(msg.data);
-      const meta = redriven ? redrivenMeta(msg) : deliveredMeta(msg);
-      if (!parsed.ok) {
-        const error = `${parsed.error.message}: ${parsed.error.issues
-          .map((i) => `${i.path || '(root)'} ${i.message}`)
-          .join('; ')}`;
-        invalid.push({ msg, meta, error });
-        continue;
-      }
-      const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
-      items.push({ msg, event: parsed.event, meta, key });
+  /** Parses one delivered message into the batch: an item to apply, or an invalid one. */
+  #add(batch: Prepared, msg: JsMsg, redriven: boolean): void {
+    batch.size++;
+    const parsed = parseEvent(msg.data);
+    const meta = redriven ? redrivenMeta(msg) : deliveredMeta(msg);
+    if (!parsed.ok) {
+      const error = `${parsed.error.message}: ${parsed.error.issues
+        .map((i) => `${i.path || '(root)'} ${i.message}`)
+        .join('; ')}`;
+      batch.invalid.push({ msg, meta, error });
+      return;
     }
-    return { size: batch.length, items, invalid };
+    const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
+    batch.items.push({ msg, event: parsed.event, meta, key });
   }
 
   async #process({ size, items, invalid }: Prepared): Promise<void> {
@@ -399,27 +405,64 @@ export class Subscriber {
     this.metrics.batchSeconds.observe(c, (performance.now() - started) / 1000);
   }
 
-  /** One transaction for the whole batch; if anything in it fails, again with one savepoint each. */
+  /**
+   * One transaction for the whole batch. Almost every batch is new: its inbox rows are inserted
+   * outright, which fails on a key already applied (a redelivery, a second copy). Then once more
+   * with the keys checked one by one. If the projection fails, the batch is applied once more
+   * with a savepoint per message to isolate the failing one.
+   */
   async #apply(items: Item[]): Promise<Outcome> {
+    const unique = firstOfEachKey(items);
+    const done = (applied: Item[]): Outcome => {
+      const set = new Set(applied);
+      return { applied, skipped: items.filter((i) => !set.has(i)), failed: [] };
+    };
     try {
-      return await this.store.transaction(async (tx) => {
-        const fresh = await this.#claim(tx, items);
-        const skipped = items.filter((i) => !fresh.includes(i));
-        if (this.projection.applyBatch) await this.projection.applyBatch(tx, fresh);
-        else for (const i of fresh) await this.projection.apply(tx, i.event, i.meta);
-        return { applied: fresh, skipped, failed: [] };
-      });
+      return done(
+        await this.store.transaction(async (tx) => {
+          // Not awaited: the projection's statements queue behind the inbox insert, and fail
+          // with it, so the whole batch costs the database one wait fewer.
+          const claimed = this.#claimAll(tx, unique);
+          claimed.catch(() => undefined);
+          try {
+            await this.#applyFresh(tx, unique);
+          } finally {
+            await claimed; // the inbox's failure, if any, is the reason to report
+          }
+          return unique;
+        }),
+      );
     } catch (e) {
-      if (items.length === 1)
-        return { applied: [], skipped: [], failed: [{ item: items[0]!, error: errorText(e) }] };
+      if (!(e instanceof AlreadyApplied)) return this.#isolate(items, e);
     }
+    try {
+      return done(
+        await this.store.transaction(async (tx) => {
+          const fresh = await this.#claimNew(tx, unique);
+          await this.#applyFresh(tx, fresh);
+          return fresh;
+        }),
+      );
+    } catch (e) {
+      return this.#isolate(items, e);
+    }
+  }
+
+  /** Applies a batch that failed as a whole again, one savepoint per message. */
+  async #isolate(items: Item[], batchError: unknown): Promise<Outcome> {
+    if (items.length === 1)
+      return {
+        applied: [],
+        skipped: [],
+        failed: [{ item: items[0]!, error: errorText(batchError) }],
+      };
     const outcome: Outcome = { applied: [], skipped: [], failed: [] };
     try {
       await this.store.transaction(async (tx) => {
         for (const item of items) {
           await tx.query('SAVEPOINT cohort_item');
           try {
-            const fresh = await this.#claim(tx, [item]);
+            const fresh = await this.#claimNew(tx, [item]);
             if (fresh.length === 0) outcome.skipped.push(item);
             else {
               await this.projection.apply(tx, item.event, item.meta);
@@ -440,11 +483,30 @@ export class Subscriber {
     return outcome;
   }
 
-  /** Inserts the inbox rows; returns the items whose key was new (first of each key only). */
-  async #claim(tx: Sql, items: Item[]): Promise<Item[]> {
-    const firstByKey = new Map<string, Item>();
-    for (const i of items) if (!firstByKey.has(i.key)) firstByKey.set(i.key, i);
-    const unique = [...firstByKey.values()];
+  async #applyFresh(tx: Sql, fresh: Item[]): Promise<void> {
+    if (this.projection.applyBatch) await this.projection.applyBatch(tx, fresh);
+    else for (const i of fresh) await this.projection.apply(tx, i.event, i.meta);
+  }
+
+  /**
+   * Inserts an inbox row for every item (keys unique within the batch), failing if any key is
+   * already there. Rows go in key order, so concurrent batches cannot deadlock.
+   */
+  async #claimAll(tx: Sql, unique: Item[]): Promise<void> {
+    if (unique.length === 0) return;
+    await tx
+      .query(
+        `INSERT INTO cohort_inbox (consumer, key, stream_seq)
+       SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s) ORDER BY k`,
+        [this.name, unique.map((i) => i.key), unique.map((i) => i.meta.seq)],
+      )
+      .catch((e: unknown) => {
+        throw new AlreadyApplied(e);
+      });
+  }
+
+  /** Inserts the inbox rows of keys not yet applied; returns their items. */
+  async #claimNew(tx: Sql, unique: Item[]): Promise<Item[]> {
     if (unique.length === 0) return [];
     const { rows } = await tx.query<{ key: string }>(
       `INSERT INTO cohort_inbox (consumer, key, stream_seq)
@@ -485,6 +547,20 @@ export class Subscriber {
       this.log.error({ err: e, consumer: this.name, seq: meta.seq }, 'could not record failure');
     }
   }
+}
+
+/** A batch's inbox insert failed: some key was applied before (or the database failed). */
+class AlreadyApplied extends Error {
+  constructor(cause: unknown) {
+    super('an idempotency key of the batch is already in the inbox', { cause });
+  }
+}
+
+/** The first item of each idempotency key, in batch order: later copies are skipped. */
+function firstOfEachKey(items: Item[]): Item[] {
+  const first = new Map<string, Item>();
+  for (const i of items) if (!first.has(i.key)) first.set(i.key, i);
+  return [...first.values()];
 }
 
 /** The FAILURES key of a message: the durable that delivered it and its stream sequence. */
