@@ -77,27 +77,47 @@ function row(e: ReportSubmitted, meta: EventMeta): Row {
 }
 
 /**
- * Inserts the reports, then counts what was inserted into the per-patient and per-trial
- * tables. Set-based, so one batch costs three statements whatever its size. A report already
- * present (same event or request id) counts nothing, so applying twice changes nothing.
+ * Inserts the reports and counts what was inserted into the per-patient and per-trial tables,
+ * in one statement whatever the batch size. A report already present (same event or request
+ * id) counts nothing, so applying twice changes nothing. Every table is written in key order,
+ * so concurrent batches cannot deadlock; a patient new to its trial is counted by the batch
+ * whose insert into trial_patients wins.
  */
 async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
-  const { rows: inserted } = await tx.query<{
-    trial_id: string;
-    patient_id: string;
-    completed_at: Date;
-    recorded_at: Date;
-  }>(
-    `INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
-       questionnaire_version, answers, completed_at, recorded_at, stream_seq)
-     SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
-     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                 $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
-     ORDER BY e
-     ON CONFLICT DO NOTHING
-     RETURNING trial_id, patient_id, completed_at, recorded_at`,
+  await tx.query(
+    `WITH reports AS (
+       INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
+         questionnaire_version, answers, completed_at, recorded_at, stream_seq)
+       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::timestamptz[], $9::timestamptz[], $10::bigint[])
+         AS x(e, r, t, p, q, v, a, c, rc, s)
+       ORDER BY e
+       ON CONFLICT DO NOTHING
+       RETURNING trial_id, patient_id, completed_at, recorded_at
+     ), new_patients AS (
+       INSERT INTO trial_patients (trial_id, patient_id)
+       SELECT DISTINCT trial_id, patient_id FROM reports ORDER BY trial_id, patient_id
+       ON CONFLICT DO NOTHING
+       RETURNING trial_id
+     ), per_trial AS (
+       SELECT trial_id, count(*)::int AS n, min(completed_at) AS first,
+              max(completed_at) AS last, max(recorded_at) AS recorded
+       FROM reports GROUP BY trial_id
+     )
+     INSERT INTO trial_summaries (trial_id, reports, patients, first_completed_at,
+       last_completed_at, last_recorded_at)
+     SELECT t.trial_id, t.n, (SELECT count(*) FROM new_patients p WHERE p.trial_id = t.trial_id),
+            t.first, t.last, t.recorded
+     FROM per_trial t ORDER BY t.trial_id
+     ON CONFLICT (trial_id) DO UPDATE SET
+       reports = trial_summaries.reports + EXCLUDED.reports,
+       patients = trial_summaries.patients + EXCLUDED.patients,
+       first_completed_at = LEAST(trial_summaries.first_completed_at, EXCLUDED.first_completed_at),
+       last_completed_at = GREATEST(trial_summaries.last_completed_at, EXCLUDED.last_completed_at),
+       last_recorded_at = GREATEST(trial_summaries.last_recorded_at, EXCLUDED.last_recorded_at)`,
     [
       col('eventId'),
       col('requestId'),
@@ -109,64 +129,6 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
       col('completedAt'),
       col('recordedAt'),
       col('seq'),
-    ],
-  );
-  if (inserted.length === 0) return;
-
-  // One row per (trial, patient) and per trial: an upsert may not touch a row twice.
-  const perPatient = new Map<string, { trialId: string; patientId: string }>();
-  for (const r of inserted) {
-    perPatient.set(`${r.trial_id}\u0000${r.patient_id}`, {
-      trialId: r.trial_id,
-      patientId: r.patient_id,
-    });
-  }
-  const patients = [...perPatient.values()];
-  const { rows: newPatients } = await tx.query<{ trial_id: string }>(
-    `INSERT INTO trial_patients (trial_id, patient_id)
-     SELECT t, p FROM unnest($1::text[], $2::text[]) AS x(t, p) ORDER BY t, p
-     ON CONFLICT DO NOTHING
-     RETURNING trial_id`,
-    [patients.map((p) => p.trialId), patients.map((p) => p.patientId)],
-  );
-
-  const perTrial = new Map<
-    string,
-    { n: number; newPatients: number; first: Date; last: Date; recorded: Date }
-  >();
-  for (const r of inserted) {
-    const t = perTrial.get(r.trial_id) ?? {
-      n: 0,
-      newPatients: 0,
-      first: r.completed_at,
-      last: r.completed_at,
-      recorded: r.recorded_at,
-    };
-    t.n++;
-    if (r.completed_at < t.first) t.first = r.completed_at;
-    if (r.completed_at > t.last) t.last = r.completed_at;
-    if (r.recorded_at > t.recorded) t.recorded = r.recorded_at;
-    perTrial.set(r.trial_id, t);
-  }
-  for (const u of newPatients) perTrial.get(u.trial_id)!.newPatients++;
-  const trials = [...perTrial.entries()];
-  await tx.query(
-    `INSERT INTO trial_summaries (trial_id, reports, patients, first_completed_at, last_completed_at, last_recorded_at)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
-       AS x(t, n, np, f, l, r) ORDER BY t
-     ON CONFLICT (trial_id) DO UPDATE SET
-       reports = trial_summaries.reports + EXCLUDED.reports,
-       patients = trial_summaries.patients + EXCLUDED.patients,
-       first_completed_at = LEAST(trial_summaries.first_completed_at, EXCLUDED.first_completed_at),
-       last_completed_at = GREATEST(trial_summaries.last_completed_at, EXCLUDED.last_completed_at),
-       last_recorded_at = GREATEST(trial_summaries.last_recorded_at, EXCLUDED.last_recorded_at)`,
-    [
-      trials.map(([id]) => id),
-      trials.map(([, t]) => t.n),
-      trials.map(([, t]) => t.newPatients),
-      trials.map(([, t]) => t.first.toISOString()),
-      trials.map(([, t]) => t.last.toISOString()),
-      trials.map(([, t]) => t.recorded.toISOString()),
     ],
   );
 }
