@@ -31,7 +31,9 @@ interface Kind {
 const kinds: Kind[] = [
   {
     name: 'PGlite',
-    open: () => openStore({ service: 'bench' }),
+    // A data directory, as the service has: the raw upsert writes to the same kind of database.
+    open: async () =>
+      openStore({ service: 'bench', dataDir: await mkdtemp(join(tmpdir(), 'cohort-bench-')) }),
     env: async (natsUrl) => ({
       NATS_URL: natsUrl,
       DATA_DIR: await mkdtemp(join(tmpdir(), 'cohort-bench-')),
