@@ -85,10 +85,22 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
     expect(await snapshot(batched)).toEqual(await snapshot(perEvent));
   });
 
-  it('changes nothing when the same reports are applied again', async () => {
+  it('refuses a report applied before, changing nothing, rather than counting it twice', async () => {
+    // The runtime's inbox keeps copies away; one that slips past it must fail, not double count.
     const before = await snapshot(batched);
-    await batched.transaction((tx) => caseReports.applyBatch!(tx, [...all, ...all]));
-    await batched.transaction((tx) => caseReports.apply(tx, all[0]!.event, all[0]!.meta));
+    await expect(
+      batched.transaction((tx) => caseReports.applyBatch!(tx, [all[0]!])),
+    ).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      batched.transaction((tx) => caseReports.apply(tx, all[6]!.event, all[6]!.meta)),
+    ).rejects.toMatchObject({ code: '23505' });
+    const sameEventOtherRequest = {
+      ...all[1]!,
+      event: { ...all[1]!.event, data: { ...all[1]!.event.data, requestId: crypto.randomUUID() } },
+    };
+    await expect(
+      batched.transaction((tx) => caseReports.applyBatch!(tx, [sameEventOtherRequest])),
+    ).rejects.toMatchObject({ code: '23505' });
     expect(await snapshot(batched)).toEqual(before);
   });
 
