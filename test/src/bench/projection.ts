@@ -1,6 +1,7 @@
 // bench:projection — compares, in one run on one machine, for PGlite and (when DATABASE_URL is
 // set) PostgreSQL:
-//   1. the raw batched upsert rate into the EDC table (500 rows per transaction, nothing else);
+//   1. the raw batched upsert rate into the EDC table (500 rows per transaction, nothing else),
+//      and the same rows as plain inserts;
 //   2. the raw consume-and-ack rate of a durable pull consumer over the same backlog;
 //   3. the EDC projection's drain rate: the real edc process working off a pre-filled backlog
 //      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes.
@@ -62,8 +63,12 @@ function events(n: number) {
   );
 }
 
-/** Raw upsert: the EDC table's own INSERT … ON CONFLICT, 500 rows per transaction, nothing more. */
-async function rawUpsert(kind: Kind, n: number): Promise<number> {
+/**
+ * Raw upsert: the EDC table's own INSERT … ON CONFLICT, 500 rows per transaction, nothing more.
+ * With `plain`, the same rows without ON CONFLICT (as the projection inserts, its inbox having
+ * skipped what was applied before).
+ */
+async function rawUpsert(kind: Kind, n: number, plain = false): Promise<number> {
   const store = await kind.open();
   await store.migrate('bench', edcMigrations);
   const all = events(n);
@@ -78,7 +83,7 @@ async function rawUpsert(kind: Kind, n: number): Promise<number> {
          SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
-         ON CONFLICT DO NOTHING`,
+         ${plain ? '' : 'ON CONFLICT DO NOTHING'}`,
         [
           col((e) => e.id),
           col((e) => e.data.requestId),
@@ -194,11 +199,13 @@ try {
     console.error(`${kind.name}: raw upsert`);
     await rawUpsert(kind, 10_000); // warm-up: JIT and the database's first allocations
     const upsert = await rawUpsert(kind, BACKLOG);
+    const insert = await rawUpsert(kind, BACKLOG, true);
     console.error(`${kind.name}: edc drain of ${BACKLOG / 2}`);
     const half = await drain(kind, BACKLOG / 2);
     console.error(`${kind.name}: edc drain of ${BACKLOG}`);
     const full = await drain(kind, BACKLOG);
     rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert)}`);
+    rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert)}`);
     rows.push(
       `${`${kind.name} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half.rate)}${fmt(half.rssMb, 1)}`,
     );
@@ -208,6 +215,7 @@ try {
     ratios.push(
       `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert).toFixed(2)}   (goal >= 0.60)`,
     );
+    ratios.push(`  ${kind.name}: edc drain / raw insert        ${(full.rate / insert).toFixed(2)}`);
     ratios.push(
       `  ${kind.name}: edc drain / raw consume+ack   ${(full.rate / consume).toFixed(2)}`,
     );
