@@ -52,6 +52,11 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.#port}`;
   }
 
+  /** The server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.#proc?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.#proc !== undefined && this.#proc.exitCode === null;
   }

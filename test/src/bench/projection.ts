@@ -4,10 +4,11 @@
 //      and the same rows as plain inserts;
 //   2. the raw consume-and-ack rate of a durable pull consumer over the same backlog;
 //   3. the EDC projection's drain rate: the real edc process working off a pre-filled backlog
-//      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes.
+//      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes;
+//   4. where the CPU went, per message, in the raw upsert and the drain (from /proc, on Linux).
 // BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it.
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportSubject } from '@cohort/contracts';
 import { migrations as edcMigrations } from '@cohort/edc/case-reports';
@@ -22,6 +23,8 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const ROWS_PER_TX = 500;
 const PATIENTS = 1_000;
 const enc = new TextEncoder();
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+const CLOCK_TICKS = 100;
 
 interface Kind {
   name: 'PGlite' | 'PostgreSQL';
@@ -68,10 +71,15 @@ function events(n: number) {
  * With `plain`, the same rows without ON CONFLICT (as the projection inserts, its inbox having
  * skipped what was applied before).
  */
-async function rawUpsert(kind: Kind, n: number, plain = false): Promise<number> {
+async function rawUpsert(
+  kind: Kind,
+  n: number,
+  plain = false,
+): Promise<{ rate: number; cpu: CpuSplit }> {
   const store = await kind.open();
   await store.migrate('bench', edcMigrations);
   const all = events(n);
+  const cpu0 = await cpuSample(kind, process.pid);
   const start = performance.now();
   for (let i = 0; i < n; i += ROWS_PER_TX) {
     const chunk = all.slice(i, i + ROWS_PER_TX);
@@ -100,8 +108,9 @@ async function rawUpsert(kind: Kind, n: number, plain = false): Promise<number> 
     );
   }
   const rate = n / ((performance.now() - start) / 1000);
+  const cpu = cpuPerMessage(cpu0, await cpuSample(kind, process.pid), n);
   await store.close();
-  return rate;
+  return { rate, cpu };
 }
 
 async function fillBacklog(nats: NatsServer, n: number) {
@@ -143,6 +152,49 @@ async function rawConsume(n: number): Promise<number> {
   return rate;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 where unreadable. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every process named `postgres` on this machine (server, backends, writers). */
+async function postgresCpuSeconds(): Promise<number> {
+  let total = 0;
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'postgres') total += await cpuSeconds(Number(pid));
+  }
+  return total;
+}
+
+/** Where the CPU of one phase went, in microseconds per message or row. */
+interface CpuSplit {
+  client: number;
+  database: number;
+  nats: number;
+}
+
+async function cpuSample(kind: Kind, clientPid: number, natsPid?: number) {
+  return {
+    client: await cpuSeconds(clientPid),
+    database: kind.name === 'PostgreSQL' ? await postgresCpuSeconds() : 0,
+    nats: await cpuSeconds(natsPid),
+  };
+}
+
+function cpuPerMessage(a: CpuSplit, b: CpuSplit, n: number): CpuSplit {
+  const us = (k: keyof CpuSplit) => ((b[k] - a[k]) * 1e6) / n;
+  return { client: us('client'), database: us('database'), nats: us('nats') };
+}
+
 async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -150,7 +202,10 @@ async function peakRssMb(pid: number): Promise<number> {
 }
 
 /** The edc process over a pre-filled backlog: rate from its first ack to its last. */
-async function drain(kind: Kind, n: number): Promise<{ rate: number; rssMb: number }> {
+async function drain(
+  kind: Kind,
+  n: number,
+): Promise<{ rate: number; rssMb: number; cpu: CpuSplit }> {
   const nats = await NatsServer.start();
   const conn = await fillBacklog(nats, n);
   const jsm = await jetstreamManager(conn.nc);
@@ -158,6 +213,7 @@ async function drain(kind: Kind, n: number): Promise<{ rate: number; rssMb: numb
   let t0 = 0;
   let floor0 = 0;
   let floor = 0;
+  let cpu0: CpuSplit | undefined;
   while (floor < n) {
     await new Promise((r) => setTimeout(r, 25));
     if (edc.proc.exitCode !== null) throw new Error(`edc exited: ${edc.output.join('')}`);
@@ -169,9 +225,11 @@ async function drain(kind: Kind, n: number): Promise<{ rate: number; rssMb: numb
     if (floor > 0 && t0 === 0) {
       t0 = performance.now();
       floor0 = floor;
+      cpu0 = await cpuSample(kind, edc.proc.pid!, nats.pid);
     }
   }
   const rate = (n - floor0) / ((performance.now() - t0) / 1000);
+  const cpu = cpuPerMessage(cpu0!, await cpuSample(kind, edc.proc.pid!, nats.pid), n - floor0);
   const rssMb = await peakRssMb(edc.proc.pid!);
   await edc.waitReady();
   const batches = await metric(edc, 'cohort_subscriber_batch_size_count');
@@ -183,7 +241,7 @@ async function drain(kind: Kind, n: number): Promise<{ rate: number; rssMb: numb
   await edc.stop('SIGTERM');
   await conn.drain();
   await nats.dispose();
-  return { rate, rssMb };
+  return { rate, rssMb, cpu };
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(10);
@@ -195,6 +253,9 @@ try {
   const consume = await rawConsume(BACKLOG);
   const rows: string[] = [];
   const ratios: string[] = [];
+  const cpuRows: string[] = [];
+  const cpuRow = (what: string, c: CpuSplit) =>
+    `${what.padEnd(40)}${fmt(c.client, 1)}${fmt(c.database, 1)}${fmt(c.nats, 1)}${fmt(c.client + c.database + c.nats, 1)}`;
   for (const kind of kinds) {
     console.error(`${kind.name}: raw upsert`);
     await rawUpsert(kind, 10_000); // warm-up: JIT and the database's first allocations
@@ -204,8 +265,8 @@ try {
     const half = await drain(kind, BACKLOG / 2);
     console.error(`${kind.name}: edc drain of ${BACKLOG}`);
     const full = await drain(kind, BACKLOG);
-    rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert)}`);
-    rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert)}`);
+    rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert.rate)}`);
+    rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert.rate)}`);
     rows.push(
       `${`${kind.name} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half.rate)}${fmt(half.rssMb, 1)}`,
     );
@@ -213,21 +274,33 @@ try {
       `${`${kind.name} edc drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(full.rate)}${fmt(full.rssMb, 1)}`,
     );
     ratios.push(
-      `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert).toFixed(2)}   (goal >= 0.60)`,
+      `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert.rate).toFixed(2)}   (goal >= 0.60)`,
     );
-    ratios.push(`  ${kind.name}: edc drain / raw insert        ${(full.rate / insert).toFixed(2)}`);
+    ratios.push(
+      `  ${kind.name}: edc drain / raw insert        ${(full.rate / insert.rate).toFixed(2)}`,
+    );
     ratios.push(
       `  ${kind.name}: edc drain / raw consume+ack   ${(full.rate / consume).toFixed(2)}`,
     );
     ratios.push(
       `  ${kind.name}: peak RSS ${BACKLOG} / ${BACKLOG / 2} backlog   ${(full.rssMb / half.rssMb).toFixed(2)}   (goal: ~1, flat)`,
     );
+    cpuRows.push(cpuRow(`${kind.name} raw batched upsert`, upsert.cpu));
+    cpuRows.push(cpuRow(`${kind.name} edc drain, ${BACKLOG} backlog`, full.cpu));
   }
   console.log(`\n${'what'.padEnd(40)}    msgs/s   peak RSS MB`);
   console.log(`${'raw consume-and-ack (fetch 500, ack)'.padEnd(40)}${fmt(consume)}`);
   for (const r of rows) console.log(r);
   console.log('\nratios');
   for (const r of ratios) console.log(r);
+  // Where the time goes: with every core busy, rate = cores / total CPU per message.
+  console.log(
+    `\nCPU per message, microseconds (${cpus().length} cores; PGlite's database is inside the process)`,
+  );
+  console.log(
+    `${''.padEnd(40)}${'bench/edc'.padStart(10)}${'postgres'.padStart(10)}${'nats'.padStart(10)}${'total'.padStart(10)}`,
+  );
+  for (const r of cpuRows) console.log(r);
   if (!process.env.DATABASE_URL)
     console.log('\nPostgreSQL not measured: set DATABASE_URL to include it.');
 } finally {
