@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { routePath } from 'hono/route';
 import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { SqlStore } from './store/sql-store.js';
 
 /** A readiness check: resolves to null when ready, or to the reason it is not. */
 export type ReadinessCheck = () => Promise<string | null>;
@@ -117,6 +118,18 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/**
+ * Exits the process (code 1) if its database is lost for good, so that whatever supervises it
+ * starts it again. Nothing is lost: messages are acked only after their commit, so the ones in
+ * hand are redelivered.
+ */
+export function exitWhenLost(store: Pick<SqlStore, 'lost'>, log: Logger): void {
+  void store.lost.then((e) => {
+    log.error({ err: e }, 'database lost; exiting to be restarted');
+    process.exit(1);
+  });
 }
 
 /**

@@ -45,6 +45,7 @@ export { createLogger, type Logger } from './logger.js';
 export { ServiceMetrics } from './metrics.js';
 export {
   databaseReady,
+  exitWhenLost,
   httpMetrics,
   listen,
   mountOps,

@@ -31,7 +31,8 @@ async function handle({ id, op, text, params, begin }) {
     let result;
     if (op === 'query') {
       const r = await db.query(text, params);
-      result = { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      // Rows returned or changed, whichever there are, as node-postgres counts them.
+      result = { rows: r.rows, rowCount: Math.max(r.affectedRows ?? 0, r.rows.length) };
     } else if (op === 'exec') {
       await db.exec(text);
     } else if (op === 'close') {
@@ -77,6 +78,13 @@ export class PgliteWorker {
   >();
   #next = 1;
   #gone: Error | undefined;
+  #closing = false;
+  #lose!: (e: Error) => void;
+  /**
+   * Settles if the worker dies while open (not on close): the database is gone for good, every
+   * later statement fails, and the service should exit to be restarted.
+   */
+  readonly lost = new Promise<Error>((resolve) => (this.#lose = resolve));
 
   private constructor(dir: string | undefined) {
     const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
@@ -109,6 +117,7 @@ export class PgliteWorker {
   /** Closes the database and ends the worker. */
   async close(): Promise<void> {
     if (this.#gone) return;
+    this.#closing = true;
     await this.request({ op: 'close' });
     this.#gone = new Error('the PGlite store is closed');
     await this.#worker.terminate();
@@ -133,7 +142,13 @@ export class PgliteWorker {
     else p.reject(Object.assign(new PgliteError(reply.error.message), reply.error));
   }
 
+  /** Ends the worker at once, without closing the database, as a crash would. For tests. */
+  async abort(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
   #fail(e: Error) {
+    if (!this.#gone && !this.#closing) this.#lose(e);
     this.#gone ??= e;
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();

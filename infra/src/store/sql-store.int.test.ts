@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { testStores } from '../testing/stores.js';
+import { openStore, type SqlStore } from './sql-store.js';
 
 describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
   afterAll(cleanup);
@@ -56,6 +57,16 @@ describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
     await store.close();
   });
 
+  it('counts rows returned or changed, as node-postgres does', async () => {
+    const store = await open();
+    await store.exec('CREATE TABLE c (x int)');
+    expect((await store.query('INSERT INTO c VALUES (1), (2), (3)')).rowCount).toBe(3);
+    expect((await store.query('SELECT x FROM c WHERE x > 1')).rowCount).toBe(2);
+    expect((await store.query('UPDATE c SET x = x + 1 WHERE x > 5')).rowCount).toBe(0);
+    expect((await store.query('DELETE FROM c WHERE x < 3 RETURNING x')).rowCount).toBe(2);
+    await store.close();
+  });
+
   it('reports database errors with their SQLSTATE code and carries on', async () => {
     const store = await open();
     await store.exec('CREATE TABLE k (id int PRIMARY KEY)');
@@ -68,5 +79,25 @@ describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
     expect((await store.query('SELECT id FROM k')).rows).toEqual([{ id: 1 }]);
     await store.close();
     await expect(store.query('SELECT 1')).rejects.toThrow();
+  });
+});
+
+describe('PGlite store', () => {
+  it('says when its worker thread dies, and fails what was pending and what follows', async () => {
+    const store = await openStore({ service: 'test' });
+    const closedLater = await openStore({ service: 'test' });
+    await store.exec('CREATE TABLE w (x int)');
+    const pending = store.query('SELECT pg_sleep(0.5)');
+    await (store as SqlStore & { abort(): Promise<void> }).abort();
+    await expect(pending).rejects.toThrow(/worker exited/);
+    await expect(store.query('SELECT 1')).rejects.toThrow(/worker exited/);
+    await expect(store.lost).resolves.toBeInstanceOf(Error);
+    // A store closed on purpose is not lost.
+    await closedLater.close();
+    const settled = await Promise.race([
+      closedLater.lost.then(() => 'lost'),
+      new Promise((r) => setTimeout(() => r('still open'), 200)),
+    ]);
+    expect(settled).toBe('still open');
   });
 });

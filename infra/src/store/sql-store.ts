@@ -32,6 +32,12 @@ export interface SqlStore extends Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Applies the migrations of `namespace` not yet applied; returns how many ran. */
   migrate(namespace: string, migrations: Migration[]): Promise<number>;
+  /**
+   * Settles if the database is gone for good while open (PGlite's worker thread died): every
+   * later statement fails, so the service should exit and be restarted. Never, on PostgreSQL,
+   * whose pool reconnects.
+   */
+  readonly lost: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -133,6 +139,15 @@ class PgliteStore implements SqlStore {
     return new PgliteStore(await PgliteWorker.open(dir), dir ?? 'memory');
   }
 
+  get lost() {
+    return this.db.lost;
+  }
+
+  /** Ends PGlite's worker at once, as a crash would. For tests. */
+  abort() {
+    return this.db.abort();
+  }
+
   /** Runs `fn` once every earlier caller is done with the connection. */
   async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.#turn;
@@ -185,6 +200,7 @@ class PgliteStore implements SqlStore {
 
 class PostgresStore implements SqlStore {
   readonly kind = 'postgres';
+  readonly lost = new Promise<Error>(() => undefined);
   private constructor(
     private readonly pool: pg.Pool,
     readonly location: string,

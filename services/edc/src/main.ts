@@ -2,6 +2,7 @@ import {
   connect,
   createLogger,
   databaseReady,
+  exitWhenLost,
   listen,
   natsOptionsFromEnv,
   natsReady,
@@ -22,6 +23,7 @@ const log = createLogger(SERVICE);
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
 
 const store = await openStore(storeOptionsFromEnv(SERVICE));
+exitWhenLost(store, log);
 log.info({ store: store.kind, location: store.location }, 'database open');
 const conn = await connect(natsOptionsFromEnv(SERVICE));
 const metrics = new ServiceMetrics(SERVICE);

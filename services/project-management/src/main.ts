@@ -3,6 +3,7 @@ import {
   connect,
   createLogger,
   databaseReady,
+  exitWhenLost,
   EventStoreDbEventStore,
   JetStreamEventStore,
   listen,
@@ -25,6 +26,7 @@ const log = createLogger(SERVICE);
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
 
 const db = await openStore(storeOptionsFromEnv(SERVICE));
+exitWhenLost(db, log);
 const conn = await connect(natsOptionsFromEnv(SERVICE));
 const metrics = new ServiceMetrics(SERVICE);
 const running = await startProjections({
