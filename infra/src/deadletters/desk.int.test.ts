@@ -223,21 +223,15 @@ describe('dead letters', () => {
 
   it('redrives all open dead letters of a consumer, and a redriven copy that fails again is a new dead letter', async () => {
     const desk = await DeadLetterDesk.open(conn);
+    const openDeadLetters = async () => {
+      await desk.captureAll();
+      return (await desk.list({ consumer: 'edc-test', status: 'open' })).length;
+    };
     broken.add('POISON-2');
     broken.add('POISON-3');
     await publish('POISON-2');
     await publish('POISON-3');
-    await expect
-      .poll(
-        async () => (
-          await desk.captureAll(),
-          (await desk.list({ consumer: 'edc-test', status: 'open' })).length
-        ),
-        {
-          timeout: 15_000,
-        },
-      )
-      .toBe(2);
+    await expect.poll(openDeadLetters, { timeout: 15_000 }).toBe(2);
     broken.delete('POISON-2'); // POISON-3 is still broken
     const done = await desk.redriveAll('edc-test', {
       actor: operator,
@@ -246,17 +240,7 @@ describe('dead letters', () => {
     });
     expect(done.map((d) => d.status)).toEqual(['redriven', 'redriven']);
     await expect.poll(async () => (await applied('edc-test', 'POISON-2')).length).toBe(1);
-    await expect
-      .poll(
-        async () => (
-          await desk.captureAll(),
-          (await desk.list({ consumer: 'edc-test', status: 'open' })).length
-        ),
-        {
-          timeout: 15_000,
-        },
-      )
-      .toBe(1);
+    await expect.poll(openDeadLetters, { timeout: 15_000 }).toBe(1);
     const [again] = await desk.list({ consumer: 'edc-test', status: 'open' });
     expect(again).toMatchObject({
       stream: 'REPORTS',

@@ -1,5 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
+import type { ReadinessCheck } from '../http.js';
 import { DeadLetterDesk } from '../deadletters/desk.js';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics.js';
@@ -15,8 +16,8 @@ import {
 
 export interface RunningProjections {
   subscribers: Subscriber[];
-  /** True while every subscriber is attached to its consumer. */
-  attached(): boolean;
+  /** The readiness check of the subscribers: ready while every one is attached to its consumer. */
+  ready: ReadinessCheck;
   /** Stops every subscriber (applying what was delivered) and the dead-letter capture. */
   stop(): Promise<void>;
 }
@@ -56,7 +57,8 @@ export async function startProjections(opts: {
   desk.startCapture();
   return {
     subscribers,
-    attached: () => subscribers.every((s) => s.attached),
+    ready: () =>
+      Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
     stop: async () => {
       for (const s of subscribers) await s.stop();
       await desk.stop();

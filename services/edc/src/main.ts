@@ -42,7 +42,7 @@ const app = createApp({
   log,
   ready: {
     database: databaseReady(store),
-    consumer: () => Promise.resolve(running.attached() ? null : 'consumer not attached'),
+    consumer: running.ready,
     nats: natsReady(conn),
   },
   info: async () => ({ lag: await reports.lag().catch(() => null) }),

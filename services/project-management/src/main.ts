@@ -52,7 +52,7 @@ const app = createApp({
   ready: {
     nats: natsReady(conn),
     database: databaseReady(db),
-    consumers: () => Promise.resolve(running.attached() ? null : 'consumer not attached'),
+    consumers: running.ready,
   },
 });
 const server = await listen(app, port);
