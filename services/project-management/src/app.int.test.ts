@@ -18,7 +18,14 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
-import { portfolio, reportCounts } from './portfolio.js';
+import {
+  listPortfolio,
+  portfolio,
+  PORTFOLIO_CONSUMER,
+  REPORT_COUNTS_CONSUMER,
+  reportCounts,
+} from './portfolio.js';
+import { decide, evolve, initial } from './project.js';
 
 const sponsor = { id: 'dr.lee', role: 'sponsor' as const };
 let server: NatsServer;
@@ -147,6 +154,8 @@ describe('project-management HTTP', () => {
     expect(h.items.every((i) => i.actor.id === 'dr.lee')).toBe(true);
     expect(h.items[3]!.reason).toMatch(/safety review|enrolment target met/);
     expect((await app.request('/v1/projects/NOPE')).status).toBe(404);
+    expect((await app.request('/v1/projects/bad.id')).status).toBe(400);
+    expect((await app.request('/v1/projects/bad.id/history')).status).toBe(400);
   });
 
   it('keeps a portfolio with each project status and report count', async () => {
@@ -170,5 +179,54 @@ describe('project-management HTTP', () => {
         expect.objectContaining({ projectId: 'TR-1', reports: 0 }),
         expect.objectContaining({ projectId: 'TR-2', status: 'planned', reports: 7 }),
       ]);
+  });
+  it('records a backdated change at the server clock, effective when the client says', async () => {
+    await create('TR-3');
+    const effectiveAt = new Date(Date.now() - 86_400_000).toISOString();
+    const before = Date.now();
+    expect(
+      (await status('TR-3', { to: 'enrolling', expectedVersion: 1, effectiveAt })).status,
+    ).toBe(200);
+    const h = (await (await app.request('/v1/projects/TR-3/history')).json()) as {
+      items: { at: string; effectiveAt: string }[];
+    };
+    expect(h.items[1]!.effectiveAt).toBe(effectiveAt);
+    expect(Date.parse(h.items[1]!.at)).toBeGreaterThanOrEqual(before);
+  });
+});
+
+describe('portfolio projection', () => {
+  it('keeps the latest status when a change is applied before its project is created', async () => {
+    const store = await openStore({ service: 'pm-order' });
+    await store.migrate(PORTFOLIO_CONSUMER, portfolio.migrations);
+    await store.migrate(REPORT_COUNTS_CONSUMER, reportCounts.migrations);
+    const at = new Date().toISOString();
+    const [created] = decide(
+      {
+        type: 'CreateProject',
+        projectId: 'TR-9',
+        name: 'Trial 9',
+        requestId: crypto.randomUUID(),
+        actor: sponsor,
+        at,
+      },
+      initial,
+    );
+    const [changed] = decide(
+      { type: 'ChangeStatus', projectId: 'TR-9', to: 'enrolling', actor: sponsor, at },
+      evolve(initial, created!),
+    );
+    const meta = (seq: number) => ({
+      stream: 'PROJECTS',
+      seq,
+      subject: 'projects.TR-9',
+      deliveries: 1,
+    });
+    await store.transaction((tx) => portfolio.apply(tx, changed!, meta(2)));
+    await store.transaction((tx) => portfolio.apply(tx, created!, meta(1)));
+    expect(await listPortfolio(store)).toEqual([
+      expect.objectContaining({ projectId: 'TR-9', name: 'Trial 9', status: 'enrolling' }),
+    ]);
+    await store.close();
   });
 });

@@ -11,7 +11,7 @@ import {
   type ServiceMetrics,
   type Sql,
 } from '@cohort/infra';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { handle, load } from './commands.js';
 import { listPortfolio } from './portfolio.js';
@@ -44,6 +44,14 @@ const StatusBody = z
   })
   .strict();
 
+/** 400 for a project id that cannot be one (it could not name a subject). */
+function invalidId(c: Context) {
+  return c.json(
+    { error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] },
+    400,
+  );
+}
+
 function view(state: Project & { exists: true }, version: number) {
   return {
     projectId: state.projectId,
@@ -72,14 +80,9 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/v1/projects/:id/status', async (c) => {
     const id = ProjectId.safeParse(c.req.param('id'));
-    if (!id.success)
-      return c.json(
-        { error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] },
-        400,
-      );
+    if (!id.success) return invalidId(c);
     const b = await readJson(c, StatusBody);
     if (b instanceof Response) return b;
-    const at = b.effectiveAt ?? now().toISOString();
     const r = await handle(
       deps.store,
       {
@@ -87,7 +90,8 @@ export function createApp(deps: AppDeps): Hono {
         projectId: id.data,
         to: b.to,
         actor: b.actor,
-        at,
+        at: now().toISOString(),
+        ...(b.effectiveAt !== undefined ? { effectiveAt: b.effectiveAt } : {}),
         correlationId: c.req.header('x-correlation-id')?.slice(0, 128),
         ...(b.reason !== undefined ? { reason: b.reason } : {}),
       },
@@ -100,13 +104,17 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/v1/projects', async (c) => c.json({ items: await listPortfolio(deps.db) }));
 
   app.get('/v1/projects/:id', async (c) => {
-    const { state, version } = await load(deps.store, c.req.param('id'));
+    const id = ProjectId.safeParse(c.req.param('id'));
+    if (!id.success) return invalidId(c);
+    const { state, version } = await load(deps.store, id.data);
     if (!state.exists) return c.json({ error: 'not_found' }, 404);
     return c.json(view(state, version));
   });
 
   app.get('/v1/projects/:id/history', async (c) => {
-    const { state, events } = await load(deps.store, c.req.param('id'));
+    const id = ProjectId.safeParse(c.req.param('id'));
+    if (!id.success) return invalidId(c);
+    const { state, events } = await load(deps.store, id.data);
     if (!state.exists) return c.json({ error: 'not_found' }, 404);
     return c.json({
       projectId: state.projectId,

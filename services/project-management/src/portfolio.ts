@@ -27,17 +27,27 @@ export const portfolio: Projection = {
   ],
   apply: (tx: Sql, event: CohortEvent, meta: EventMeta) =>
     match(event)
+      // Batches may commit out of order (two in flight, several instances, a redrive): a
+      // status change may arrive before its project's creation. Each event upserts the row,
+      // and only a later stream sequence moves the status.
       .with({ type: 'ProjectCreated' }, async (e) => {
         await tx.query(
           `INSERT INTO projects (project_id, name, status, created_at, updated_at, last_seq)
-           VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (project_id) DO NOTHING`,
+           VALUES ($1, $2, $3, $4, $4, $5)
+           ON CONFLICT (project_id) DO UPDATE SET
+             name = EXCLUDED.name,
+             created_at = EXCLUDED.created_at`,
           [e.data.projectId, e.data.name, e.data.status, e.recordedAt, meta.seq],
         );
       })
       .with({ type: 'ProjectStatusChanged' }, async (e) => {
+        // Before its creation arrives, the row has no name yet ('').
         await tx.query(
-          `UPDATE projects SET status = $2, updated_at = $3, last_seq = $4
-           WHERE project_id = $1 AND last_seq < $4`,
+          `INSERT INTO projects (project_id, name, status, created_at, updated_at, last_seq)
+           VALUES ($1, '', $2, $3, $3, $4)
+           ON CONFLICT (project_id) DO UPDATE SET
+             status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, last_seq = EXCLUDED.last_seq
+           WHERE projects.last_seq < EXCLUDED.last_seq`,
           [e.data.projectId, e.data.to, e.recordedAt, meta.seq],
         );
       })

@@ -40,7 +40,10 @@ export type Command =
       to: ProjectStatus;
       reason?: string;
       actor: Actor;
+      /** When the change is recorded: the server's clock. */
       at: string;
+      /** When the change takes effect, if the client backdates it; `at` otherwise. */
+      effectiveAt?: string;
       correlationId?: string;
     };
 
@@ -129,7 +132,12 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
           reason: reason || `${state.status} -> ${c.to}`,
           correlationId,
           causationId: correlationId,
-          data: { projectId: c.projectId, from: state.status, to: c.to, effectiveAt: c.at },
+          data: {
+            projectId: c.projectId,
+            from: state.status,
+            to: c.to,
+            effectiveAt: c.effectiveAt ?? c.at,
+          },
         },
       ];
     })
