@@ -22,11 +22,13 @@ function plain(e) {
   if (e && typeof e === 'object') for (const f of FIELDS) if (e[f] !== undefined) out[f] = e[f];
   return out;
 }
+const opening = PGlite.create(workerData.dir);
+opening.catch(() => undefined); // reported to every request below
 let db;
-let chain = PGlite.create(workerData.dir).then((d) => { db = d; });
+let chain = Promise.resolve();
 async function handle({ id, op, text, params, begin }) {
   try {
-    if (!db) await chain; // the open failed: rethrow its error to this request
+    db ??= await opening; // if the open failed, every request gets its error
     if (begin) await db.exec('BEGIN');
     let result;
     if (op === 'query') {

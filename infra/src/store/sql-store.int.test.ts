@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testStores } from '../testing/stores.js';
 import { openStore, type SqlStore } from './sql-store.js';
@@ -83,6 +86,13 @@ describe.each(testStores())('SQL store on $kind', ({ open, cleanup }) => {
 });
 
 describe('PGlite store', () => {
+  it('refuses a data directory PGlite cannot open, with the reason, instead of waiting', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cohort-store-'));
+    await mkdir(join(dataDir, 'test'));
+    await writeFile(join(dataDir, 'test', 'PG_VERSION'), '99\n'); // not a database we can read
+    await expect(openStore({ service: 'test', dataDir })).rejects.toThrow(/PGlite/);
+  });
+
   it('says when its worker thread dies, and fails what was pending and what follows', async () => {
     const store = await openStore({ service: 'test' });
     const closedLater = await openStore({ service: 'test' });
@@ -99,5 +109,18 @@ describe('PGlite store', () => {
       new Promise((r) => setTimeout(() => r('still open'), 200)),
     ]);
     expect(settled).toBe('still open');
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('PostgreSQL store', () => {
+  it("names a service's schema after it, as an identifier", async () => {
+    const schema = `project_management_${crypto.randomUUID().slice(0, 8)}`;
+    const store = await openStore({
+      service: schema.replaceAll('_', '-'),
+      databaseUrl: process.env.DATABASE_URL,
+    });
+    expect(store.location).toBe(`postgres schema ${schema}`);
+    await store.exec(`DROP SCHEMA ${schema} CASCADE`);
+    await store.close();
   });
 });

@@ -56,8 +56,11 @@ export interface StoreOptions {
 
 /** Opens the store the environment asks for: PostgreSQL when `DATABASE_URL` is set, else PGlite. */
 export async function openStore(opts: StoreOptions): Promise<SqlStore> {
-  if (opts.databaseUrl)
-    return PostgresStore.open(opts.databaseUrl, opts.schema ?? opts.service, opts.poolSize);
+  if (opts.databaseUrl) {
+    // A schema name is an identifier: `project-management` becomes `project_management`.
+    const schema = opts.schema ?? opts.service.replaceAll('-', '_');
+    return PostgresStore.open(opts.databaseUrl, schema, opts.poolSize);
+  }
   return PgliteStore.open(opts.dataDir ? `${opts.dataDir}/${opts.service}` : undefined);
 }
 
