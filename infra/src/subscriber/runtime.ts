@@ -258,7 +258,7 @@ export class Subscriber {
     this.#loops = [this.#run(consumer, false), this.#run(redriven, true)];
     const pollLag = async () => {
       try {
-        const info = await consumer.info(true);
+        const info = await consumer.info(false); // from the server: the cached copy never moves
         this.metrics.lag.set({ consumer: this.name }, info.num_pending);
       } catch {
         // lag is best effort
@@ -296,10 +296,10 @@ export class Subscriber {
       consumer.fetch({ max_messages: this.#batchSize, expires: FETCH_EXPIRES_MS });
     let fetching: ReturnType<typeof fetchBatch> | undefined = fetchBatch();
     while (fetching) {
+      let batch = emptyBatch();
       try {
         const it = (await fetching)[Symbol.asyncIterator]();
         fetching = undefined;
-        let batch = emptyBatch();
         let lingered: Promise<undefined> | undefined;
         let next = it.next();
         for (;;) {
@@ -317,8 +317,12 @@ export class Subscriber {
           next = it.next();
         }
         if (!this.#stopping) fetching = fetchBatch();
-        if (batch.size > 0) await this.#submit(batch);
+        const full = batch;
+        batch = emptyBatch();
+        if (full.size > 0) await this.#submit(full);
       } catch (e) {
+        // What was delivered before the failure is applied and acked, not left to time out.
+        if (batch.size > 0) await this.#submit(batch);
         if (this.#stopping) break;
         this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
         await sleep(1_000);
