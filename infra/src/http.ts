@@ -1,3 +1,4 @@
+import { fieldIssues } from '@cohort/contracts';
 import { serve } from '@hono/node-server';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
@@ -148,9 +149,5 @@ export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T |
   }
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({
-    path: i.path.map(String).join('.'),
-    message: i.message,
-  }));
-  return c.json({ error: 'validation_failed', issues }, 400);
+  return c.json({ error: 'validation_failed', issues: fieldIssues(r.error) }, 400);
 }

@@ -93,6 +93,12 @@ export async function ensureLocalNats(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (!(await reachable('127.0.0.1', port, 200))) {
+    proc.kill('SIGKILL');
+    throw new Error(
+      `nats-server did not answer on port ${port}; see ${join(storeDir, 'nats-server.log')}`,
+    );
+  }
   log(`started nats-server -js on 127.0.0.1:${port} (store ${storeDir}, pid ${proc.pid})`);
   return {
     url: `nats://127.0.0.1:${port}`,

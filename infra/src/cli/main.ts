@@ -8,6 +8,7 @@ import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
 import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/desk.js';
 import { dlq, DLQ_USAGE } from './dlq.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_DATA_DIR } from '../store/sql-store.js';
 import { ensureLocalNats } from './local-nats.js';
 import { seed } from './seed.js';
 
@@ -45,7 +46,7 @@ async function cmdProvision(): Promise<number> {
 
 async function cmdUp(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { dev: { type: 'boolean' } } });
-  const dataDir = process.env.DATA_DIR ?? `${REPO_ROOT}.data`;
+  const dataDir = process.env.DATA_DIR || DEFAULT_DATA_DIR;
   const nats = await ensureLocalNats(process.env.NATS_URL ?? DEFAULT_NATS_URL, dataDir, err);
   process.env.NATS_URL = nats.url;
   process.env.DATA_DIR = dataDir;

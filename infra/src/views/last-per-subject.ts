@@ -28,10 +28,6 @@ export class LastPerSubjectView {
     this.ready = new Promise((r) => (this.#markReady = r));
   }
 
-  get caughtUp(): boolean {
-    return this.#caughtUp;
-  }
-
   async start(): Promise<void> {
     const consumer = await jetstream(this.conn.nc).consumers.get(this.stream, {
       filter_subjects: this.filter, // a string: one filter, which servers before 2.10 understand

@@ -1,16 +1,15 @@
-import { fieldIssues, SubmitReport } from '@cohort/contracts';
-import type { FieldIssue } from '@cohort/contracts';
+import { SubmitReport } from '@cohort/contracts';
 import {
   httpMetrics,
   mountOps,
   PublishError,
+  readJson,
   RequestConflictError,
   type Logger,
   type ReadinessCheck,
   type ServiceMetrics,
 } from '@cohort/infra';
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { REPORTS_STREAM, submitReport, type Ingest } from './submit-report.js';
 import { ACCEPTING, type TrialStatuses } from './trial-status.js';
@@ -31,10 +30,6 @@ export interface AppDeps {
   now?: () => number;
   bodyLimitBytes?: number;
   maxClockSkewMs?: number;
-}
-
-function invalid(c: Context, error: string, issues: FieldIssue[]) {
-  return c.json({ error, issues }, 400);
 }
 
 /** The epro-api HTTP app: `POST /v1/reports` plus health, readiness and metrics. */
@@ -63,19 +58,16 @@ export function createApp(deps: AppDeps): Hono {
       if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
         return c.json({ error: 'unsupported_media_type', expected: 'application/json' }, 415);
       }
-      let raw: unknown;
-      try {
-        raw = await c.req.json();
-      } catch {
-        return invalid(c, 'invalid_json', [{ path: '', message: 'body is not valid JSON' }]);
-      }
-      const parsed = SubmitReport.safeParse(raw);
-      if (!parsed.success) return invalid(c, 'validation_failed', fieldIssues(parsed.error));
-      const body = parsed.data;
+      const body = await readJson(c, SubmitReport);
+      if (body instanceof Response) return body;
       if (Date.parse(body.completedAt) > now() + maxSkew) {
-        return invalid(c, 'validation_failed', [
-          { path: 'completedAt', message: 'is in the future' },
-        ]);
+        return c.json(
+          {
+            error: 'validation_failed',
+            issues: [{ path: 'completedAt', message: 'is in the future' }],
+          },
+          400,
+        );
       }
       const correlationId = c.req.header('x-correlation-id')?.slice(0, 128) || body.requestId;
       const start = performance.now();

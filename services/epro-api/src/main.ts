@@ -39,7 +39,7 @@ const metrics = new ServiceMetrics(SOURCE);
 // Each instance holds every trial's status, replayed from PROJECTS and followed live.
 const view = new LastPerSubjectView(conn, Streams.PROJECTS.name, 'projects.>', log);
 await view.start();
-await view.ready;
+await view.ready; // not listening before the trial statuses are loaded
 
 const app = createApp({
   ingest,
@@ -48,7 +48,6 @@ const app = createApp({
   log,
   ready: {
     nats: natsReady(conn),
-    trials: () => Promise.resolve(view.caughtUp ? null : 'trial statuses not loaded'),
     stream: async () => {
       if (!conn.isConnected()) return 'unknown while NATS is unreachable';
       await jsm.streams.info(Streams.REPORTS.name);
