@@ -66,6 +66,7 @@ beforeAll(async () => {
   await trialsIn(conn, ['TRIAL-A', 'LATER']);
   await trialsIn(conn, ['CLOSED-1'], 'closed');
   await trialsIn(conn, ['PLANNED-1'], 'planned');
+  await trialsIn(conn, ['ENROLLING-1'], 'enrolling');
   view = new LastPerSubjectView(conn, 'PROJECTS', 'projects.>');
   await view.start();
   await view.ready;
@@ -217,6 +218,11 @@ describe('trial status, from the project events', () => {
     const res = await post(report({ trialId: 'NO-SUCH-TRIAL' }));
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: 'unknown_trial', trialId: 'NO-SUCH-TRIAL' });
+  });
+
+  it('accepts reports for an enrolling trial as for an active one', async () => {
+    const res = await post(report({ trialId: 'ENROLLING-1' }));
+    expect(res.status).toBe(202);
   });
 
   it('409 naming the status for a trial that is not accepting data', async () => {
