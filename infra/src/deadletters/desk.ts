@@ -15,7 +15,13 @@ import type { Connection } from '../connection.js';
 import { WrongLastSequenceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Publisher } from '../publisher.js';
-import { failureKey, RedriveHeaders, type FailureRecord } from '../subscriber/runtime.js';
+import {
+  failureKey,
+  RedriveHeaders,
+  redriveOrigin,
+  redrivenConsumer,
+  type FailureRecord,
+} from '../subscriber/runtime.js';
 import { FAILURES_BUCKET } from '../topology.js';
 import { ensureConsumer } from '../subscriber/consumer.js';
 
@@ -166,15 +172,10 @@ export class DeadLetterDesk {
     const delivered = await this.#stored(a.stream, a.stream_seq);
     // A redriven copy that failed again is a dead letter of the original consumer and message.
     const isRedrive = a.stream === Streams.REDRIVE.name;
-    const consumer = isRedrive ? a.consumer.replace(/-redrive$/, '') : a.consumer;
-    let stream = a.stream;
-    let seq = a.stream_seq;
-    let subject = delivered?.subject ?? '';
-    if (isRedrive && delivered) {
-      stream = delivered.header.get(RedriveHeaders.stream) || stream;
-      seq = Number(delivered.header.get(RedriveHeaders.seq)) || seq;
-      subject = delivered.header.get(RedriveHeaders.subject) || subject;
-    }
+    const consumer = isRedrive ? redrivenConsumer(a.consumer) : a.consumer;
+    const copy = { stream: a.stream, seq: a.stream_seq, subject: delivered?.subject ?? '' };
+    const { stream, seq, subject } =
+      isRedrive && delivered ? redriveOrigin(delivered.header, copy) : copy;
     const original = isRedrive ? ((await this.#stored(stream, seq)) ?? delivered) : delivered;
     const failureEntry = await this.failures.get(failureKey(a.consumer, a.stream_seq));
     const failure = failureEntry?.value.length ? failureEntry.json<FailureRecord>() : undefined;

@@ -64,8 +64,9 @@ export interface SubscriberOptions {
   /**
    * Batches handed to the database at once (default 2): the next one is waiting when the last
    * commits, and the database works on another core (a PostgreSQL server, or PGlite's worker
-   * thread) while this process acks, receives and parses. On PostgreSQL, batches may then commit
-   * out of order: projections decide by key, sequence or time, never by arrival.
+   * thread) while this process acks, receives and parses. Batches may then commit out of order
+   * (on PostgreSQL, and on PGlite when a batch's retry queues behind the next batch):
+   * projections decide by key, sequence or time, never by arrival.
    */
   concurrency?: number;
   /** Test-only fault injection: called after each commit, before the acks. */
@@ -505,7 +506,9 @@ export class Subscriber {
         [this.name, unique.map((i) => i.key), unique.map((i) => i.meta.seq)],
       )
       .catch((e: unknown) => {
-        throw new AlreadyApplied(e);
+        // Only a key already there sends the batch to the key-by-key claim; any other failure
+        // goes straight to isolation, like a failing projection.
+        throw (e as { code?: string }).code === UNIQUE_VIOLATION ? new AlreadyApplied(e) : e;
       });
   }
 
@@ -553,7 +556,10 @@ export class Subscriber {
   }
 }
 
-/** A batch's inbox insert failed: some key was applied before (or the database failed). */
+/** PostgreSQL's SQLSTATE for a duplicate key (PGlite's errors carry it too). */
+const UNIQUE_VIOLATION = '23505';
+
+/** A batch's inbox insert found a key applied before. */
 class AlreadyApplied extends Error {
   constructor(cause: unknown) {
     super('an idempotency key of the batch is already in the inbox', { cause });
@@ -580,13 +586,33 @@ export const RedriveHeaders = {
   deadLetter: 'Cohort-Dead-Letter',
 } as const;
 
+const REDRIVE_SUFFIX = '-redrive';
+
 /** The durable through which redriven dead letters of `spec` come back. */
 export function redriveConsumer(spec: ConsumerSpec): ConsumerSpec {
   return {
     ...spec,
     stream: Streams.REDRIVE.name,
-    name: `${spec.name}-redrive`,
+    name: `${spec.name}${REDRIVE_SUFFIX}`,
     filterSubject: redriveSubject(spec.name),
+  };
+}
+
+/** The consumer whose dead letters the redrive durable `name` brings back. */
+export function redrivenConsumer(name: string): string {
+  return name.endsWith(REDRIVE_SUFFIX) ? name.slice(0, -REDRIVE_SUFFIX.length) : name;
+}
+
+/** Where a redriven copy came from, by its headers; the copy's own place where they are missing. */
+export function redriveOrigin(
+  headers: { get(name: string): string } | undefined,
+  copy: { stream: string; seq: number; subject: string },
+): { stream: string; seq: number; subject: string } {
+  const seq = Number(headers?.get(RedriveHeaders.seq));
+  return {
+    stream: headers?.get(RedriveHeaders.stream) || copy.stream,
+    seq: Number.isInteger(seq) && seq > 0 ? seq : copy.seq,
+    subject: headers?.get(RedriveHeaders.subject) || copy.subject,
   };
 }
 
@@ -601,14 +627,8 @@ function deliveredMeta(msg: JsMsg): EventMeta {
 
 /** A redriven copy is applied as the original: its stream, sequence and subject. */
 function redrivenMeta(msg: JsMsg): EventMeta {
-  const h = msg.headers;
-  const seq = Number(h?.get(RedriveHeaders.seq));
-  return {
-    stream: h?.get(RedriveHeaders.stream) || msg.info.stream,
-    seq: Number.isInteger(seq) && seq > 0 ? seq : msg.seq,
-    subject: h?.get(RedriveHeaders.subject) || msg.subject,
-    deliveries: msg.info.deliveryCount,
-  };
+  const copy = { stream: msg.info.stream, seq: msg.seq, subject: msg.subject };
+  return { ...redriveOrigin(msg.headers, copy), deliveries: msg.info.deliveryCount };
 }
 
 function sleep(ms: number): Promise<undefined> {
