@@ -59,9 +59,9 @@ export async function startProjections(opts: {
     subscribers,
     ready: () =>
       Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
+    // Together: each may wait out an open fetch request.
     stop: async () => {
-      for (const s of subscribers) await s.stop();
-      await desk.stop();
+      await Promise.all([...subscribers.map((s) => s.stop()), desk.stop()]);
     },
   };
 }
