@@ -169,11 +169,8 @@ export class IdempotentPublisher {
       throw asPublishError(e, requestId);
     });
     if (!entry?.value.length) return undefined;
-    const r = JSON.parse(this.#decoder.decode(entry.value)) as Reservation;
-    if (r.hash !== contentHash(content)) throw new RequestConflictError(requestId, r.eventId);
-    if (r.stream !== undefined && r.seq !== undefined) {
-      return { eventId: r.eventId, stream: r.stream, seq: r.seq, duplicate: true };
-    }
+    const r = this.#reservation(requestId, entry.value, contentHash(content));
+    if (r.stream !== undefined && r.seq !== undefined) return recorded(r, r.stream, r.seq);
     // Reserved, sequence not recorded (the fast path does not): look for it, publish nothing.
     const ack = await this.#findStored(r.subject, requestId, entry.created).catch((e: unknown) => {
       throw asPublishError(e, r.subject);
@@ -184,11 +181,8 @@ export class IdempotentPublisher {
   async #retry(input: PublishOnceInput, hash: string): Promise<PublishOnceResult> {
     const entry = await this.#kv.get(input.requestId);
     if (!entry) throw new Error(`request ledger entry ${input.requestId} vanished`);
-    const r = JSON.parse(this.#decoder.decode(entry.value)) as Reservation;
-    if (r.hash !== hash) throw new RequestConflictError(input.requestId, r.eventId);
-    if (r.stream !== undefined && r.seq !== undefined) {
-      return { eventId: r.eventId, stream: r.stream, seq: r.seq, duplicate: true };
-    }
+    const r = this.#reservation(input.requestId, entry.value, hash);
+    if (r.stream !== undefined && r.seq !== undefined) return recorded(r, r.stream, r.seq);
     // Reserved but not known to be stored: a request in flight, or one that crashed.
     const age = Date.now() - entry.created.getTime();
     let ack: PubAck | undefined;
@@ -206,7 +200,14 @@ export class IdempotentPublisher {
     } catch {
       // Another retry recorded it first; the ledger only caches what the stream already holds.
     }
-    return { eventId: r.eventId, stream: ack.stream, seq: ack.seq, duplicate: true };
+    return recorded(r, ack.stream, ack.seq);
+  }
+
+  /** The ledger's reservation of a requestId; a conflict when it was made for other content. */
+  #reservation(requestId: string, value: Uint8Array, hash: string): Reservation {
+    const r = JSON.parse(this.#decoder.decode(value)) as Reservation;
+    if (r.hash !== hash) throw new RequestConflictError(requestId, r.eventId);
+    return r;
   }
 
   #send(input: PublishOnceInput, r: Reservation): Promise<PubAck> {
@@ -271,4 +272,9 @@ function asPublishError(e: unknown, subject: string): unknown {
  */
 export function contentHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+}
+
+/** The answer for a requestId whose event the stream already holds. */
+function recorded(r: Reservation, stream: string, seq: number): PublishOnceResult {
+  return { eventId: r.eventId, stream, seq, duplicate: true };
 }
