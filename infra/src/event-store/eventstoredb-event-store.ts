@@ -62,7 +62,9 @@ export class EventStoreDbEventStore implements EventStore {
       return { version: Number(r.nextExpectedRevision) + 1 };
     } catch (e) {
       if (e instanceof WrongExpectedVersionError) {
-        throw new ConcurrencyError(id, expectedVersion, (await this.read(id)).version);
+        // The error names the stream's revision (0-based) or NO_STREAM: no need to read it.
+        const actual = e.actualVersion === NO_STREAM ? 0 : Number(e.actualVersion) + 1;
+        throw new ConcurrencyError(id, expectedVersion, actual);
       }
       throw e;
     }

@@ -104,7 +104,12 @@ export class PgliteWorker {
   /** Starts the worker and opens (or creates) the database in `dir`, in memory when absent. */
   static async open(dir: string | undefined): Promise<PgliteWorker> {
     const w = new PgliteWorker(dir);
-    await w.request({ op: 'ping' });
+    try {
+      await w.request({ op: 'ping' });
+    } catch (e) {
+      await w.abort(); // a database that cannot open leaves no thread behind
+      throw e;
+    }
     return w;
   }
 
