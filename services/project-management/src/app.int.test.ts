@@ -3,6 +3,7 @@ import {
   connect,
   createLogger,
   JetStreamEventStore,
+  type EventStore,
   openStore,
   provision,
   Publisher,
@@ -33,12 +34,13 @@ let conn: Connection;
 let jsm: JetStreamManager;
 let db: SqlStore;
 let app: Hono;
+let events: EventStore;
 const subscribers: Subscriber[] = [];
 
-const post = (path: string, body: unknown) =>
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   app.request(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
 const status = (id: string, body: Record<string, unknown>) =>
@@ -57,8 +59,9 @@ beforeAll(async () => {
     await s.start();
     subscribers.push(s);
   }
+  events = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
   app = createApp({
-    store: await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject),
+    store: events,
     db,
     metrics,
     log: createLogger('t'),
@@ -192,6 +195,26 @@ describe('project-management HTTP', () => {
     };
     expect(h.items[1]!.effectiveAt).toBe(effectiveAt);
     expect(Date.parse(h.items[1]!.at)).toBeGreaterThanOrEqual(before);
+  });
+
+  it('keeps the X-Correlation-Id of a request on its event, and ignores an empty one', async () => {
+    const body = { requestId: crypto.randomUUID(), projectId: 'TR-4', name: 'Trial TR-4' };
+    const created = await post(
+      '/v1/projects',
+      { ...body, actor: sponsor },
+      { 'x-correlation-id': 'visit-42' },
+    );
+    expect(created.status).toBe(201);
+    const changed = await post(
+      '/v1/projects/TR-4/status',
+      { actor: sponsor, to: 'enrolling', expectedVersion: 1, reason: 'site ready' },
+      { 'x-correlation-id': '' },
+    );
+    expect(changed.status).toBe(200);
+    expect((await app.request('/v1/projects/TR-4')).status).toBe(200); // still readable
+    const stored = (await events.read('TR-4')).events.map((e) => e.event);
+    expect(stored.map((e) => e.correlationId)).toEqual(['visit-42', expect.stringMatching(/.+/)]);
+    expect(stored[0]!.causationId).toBe(body.requestId);
   });
 });
 

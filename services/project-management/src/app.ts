@@ -52,6 +52,12 @@ function invalidId(c: Context) {
   );
 }
 
+/** The caller's `X-Correlation-Id`, when it sent a non-empty one. */
+function correlation(c: Context): { correlationId?: string } {
+  const id = c.req.header('x-correlation-id')?.slice(0, 128);
+  return id ? { correlationId: id } : {};
+}
+
 function view(state: Project & { exists: true }, version: number) {
   return {
     projectId: state.projectId,
@@ -73,7 +79,12 @@ export function createApp(deps: AppDeps): Hono {
   app.post('/v1/projects', async (c) => {
     const b = await readJson(c, CreateBody);
     if (b instanceof Response) return b;
-    const r = await handle(deps.store, { type: 'CreateProject', ...b, at: now().toISOString() });
+    const r = await handle(deps.store, {
+      type: 'CreateProject',
+      ...b,
+      at: now().toISOString(),
+      ...correlation(c),
+    });
     if (!r.state.exists) throw new Error('created project has no state');
     return c.json(view(r.state, r.version), r.appended.length > 0 ? 201 : 200);
   });
@@ -92,7 +103,7 @@ export function createApp(deps: AppDeps): Hono {
         actor: b.actor,
         at: now().toISOString(),
         ...(b.effectiveAt !== undefined ? { effectiveAt: b.effectiveAt } : {}),
-        correlationId: c.req.header('x-correlation-id')?.slice(0, 128),
+        ...correlation(c),
         ...(b.reason !== undefined ? { reason: b.reason } : {}),
       },
       b.expectedVersion,

@@ -1,3 +1,4 @@
+import { ProjectsEvent } from '@cohort/contracts';
 import { ConcurrencyError, type EventStore } from '@cohort/infra';
 import {
   decide,
@@ -36,6 +37,8 @@ export async function handle(
   }
   const events = decide(command, state);
   if (events.length === 0) return { state, version, appended: [] };
+  // What the stream takes, every reader must be able to read: checked before it is stored.
+  for (const e of events) ProjectsEvent.parse(e);
   const r = await store.append(command.projectId, events, version);
   return { state: events.reduce(evolve, state), version: r.version, appended: events };
 }

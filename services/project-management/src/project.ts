@@ -33,6 +33,8 @@ export type Command =
       requestId: string;
       actor: Actor;
       at: string;
+      /** The outside request this belongs to; the requestId when absent. */
+      correlationId?: string;
     }
   | {
       type: 'ChangeStatus';
@@ -99,7 +101,7 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
           recordedAt: c.at,
           source: SOURCE,
           actor: c.actor,
-          correlationId: c.requestId,
+          correlationId: c.correlationId ?? c.requestId,
           causationId: c.requestId,
           data: { projectId: c.projectId, name: c.name, requestId: c.requestId, status: 'planned' },
         },
