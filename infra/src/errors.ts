@@ -1,3 +1,5 @@
+import { RequestError, TimeoutError } from '@nats-io/transport-node';
+
 /**
  * Why a publish did not store the message. `retryable` errors mean "try again later with the
  * same Nats-Msg-Id" (HTTP 503); the message may or may not have been stored, and dedup makes the
@@ -73,6 +75,22 @@ export class PublishRejectedError extends PublishError {
   ) {
     super(`JetStream refused ${subject}: ${description} (${code}/${errCode})`);
   }
+}
+
+/**
+ * The NATS client's own errors, as the PublishError a caller can act on: a timeout or a server
+ * that does not answer is retryable. Anything else is returned unchanged.
+ */
+export function asPublishError(e: unknown, subject: string): unknown {
+  if (e instanceof PublishError) return e;
+  if (e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError)) {
+    return new PublishTimeoutError(subject, 0);
+  }
+  if (e instanceof RequestError && e.isNoResponders()) return new StreamUnavailableError(subject);
+  if (e instanceof Error && /timeout|no responders|closed|disconnect/i.test(e.message)) {
+    return new StreamUnavailableError(subject);
+  }
+  return e;
 }
 
 /** Thrown by provision() when a live stream differs in a way that cannot be updated in place. */

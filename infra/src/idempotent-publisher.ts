@@ -2,16 +2,13 @@ import { createHash } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { RequestError, TimeoutError } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { newEventId } from '@cohort/contracts';
 import type { Connection } from './connection.js';
 import {
+  asPublishError,
   NotConnectedError,
-  PublishError,
   PublishRejectedError,
-  PublishTimeoutError,
-  StreamUnavailableError,
   WrongLastSequenceError,
 } from './errors.js';
 import type { PubAck, Publisher } from './publisher.js';
@@ -251,19 +248,6 @@ export class IdempotentPublisher {
       await consumer.delete().catch(() => undefined);
     }
   }
-}
-
-/** Ledger and lookup calls fail with the client's own errors; callers get PublishErrors. */
-function asPublishError(e: unknown, subject: string): unknown {
-  if (e instanceof PublishError || e instanceof RequestConflictError) return e;
-  if (e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError)) {
-    return new PublishTimeoutError(subject, 0);
-  }
-  if (e instanceof RequestError && e.isNoResponders()) return new StreamUnavailableError(subject);
-  if (e instanceof Error && /timeout|no responders|closed|disconnect/i.test(e.message)) {
-    return new StreamUnavailableError(subject);
-  }
-  return e;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
-import { WrongLastSequenceError } from '../errors.js';
+import { asPublishError, NotConnectedError, WrongLastSequenceError } from '../errors.js';
 import { Publisher } from '../publisher.js';
 import { ConcurrencyError, type EventStore, type StoredEvent } from './port.js';
 
@@ -24,6 +24,7 @@ const enc = new TextEncoder();
  */
 export class JetStreamEventStore implements EventStore {
   private constructor(
+    private readonly conn: Connection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly publisher: Publisher,
@@ -37,6 +38,7 @@ export class JetStreamEventStore implements EventStore {
     subject: (id: string) => string,
   ): Promise<JetStreamEventStore> {
     return new JetStreamEventStore(
+      conn,
       jetstream(conn.nc),
       await jetstreamManager(conn.nc),
       new Publisher(conn),
@@ -45,7 +47,24 @@ export class JetStreamEventStore implements EventStore {
     );
   }
 
-  async #last(id: string): Promise<{ version: number; seq: number }> {
+  /**
+   * Runs a read against the server; a lost connection or a server that does not answer fails
+   * at once as a retryable PublishError (HTTP 503), not as the client's own error after a wait.
+   */
+  async #reading<T>(id: string, f: () => Promise<T>): Promise<T> {
+    if (!this.conn.isConnected()) throw new NotConnectedError();
+    try {
+      return await f();
+    } catch (e) {
+      throw asPublishError(e, this.subject(id));
+    }
+  }
+
+  #last(id: string): Promise<{ version: number; seq: number }> {
+    return this.#reading(id, () => this.#lastOf(id));
+  }
+
+  async #lastOf(id: string): Promise<{ version: number; seq: number }> {
     try {
       const m = await this.jsm.streams.getMessage(this.stream, { last_by_subj: this.subject(id) });
       if (!m) return { version: 0, seq: 0 };
@@ -58,8 +77,12 @@ export class JetStreamEventStore implements EventStore {
     }
   }
 
-  async read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
-    const last = await this.#last(id);
+  read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
+    return this.#reading(id, () => this.#read(id));
+  }
+
+  async #read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
+    const last = await this.#lastOf(id);
     if (last.version === 0) return { version: 0, events: [] };
     const consumer = await this.js.consumers.get(this.stream, {
       filter_subjects: this.subject(id), // a string: one filter, which servers before 2.10 understand

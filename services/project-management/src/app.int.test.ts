@@ -253,3 +253,24 @@ describe('portfolio projection', () => {
     await store.close();
   });
 });
+
+describe('when NATS is down', () => {
+  it('503 with Retry-After for reads and commands, and recovery without a restart of the app', async () => {
+    expect((await create('TR-5')).status).toBe(201);
+    await server.stop();
+    await expect.poll(() => conn.isConnected(), { timeout: 5_000 }).toBe(false);
+    const read = await app.request('/v1/projects/TR-5');
+    expect(read.status).toBe(503);
+    expect(read.headers.get('retry-after')).toBe('2');
+    const change = { to: 'enrolling', expectedVersion: 1, reason: 'site ready' };
+    expect((await status('TR-5', change)).status).toBe(503);
+
+    await server.restart();
+    await expect.poll(() => conn.isConnected(), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => (await status('TR-5', change)).status, { timeout: 10_000 })
+      .toBe(200);
+    const after = (await (await app.request('/v1/projects/TR-5')).json()) as { version: number };
+    expect(after.version).toBe(2); // the refused change stored nothing
+  });
+});
