@@ -95,15 +95,19 @@ describe('project-management HTTP', () => {
   });
 
   it('changes status at the expected version; 409 with the current version when stale', async () => {
-    const ok = await status('TR-1', { to: 'enrolling', expectedVersion: 1 });
+    const ok = await status('TR-1', { to: 'enrolling', expectedVersion: 1, reason: 'sites ready' });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ status: 'enrolling', version: 2 });
-    const stale = await status('TR-1', { to: 'active', expectedVersion: 1 });
+    const stale = await status('TR-1', {
+      to: 'active',
+      expectedVersion: 1,
+      reason: 'first patient in',
+    });
     expect(stale.status).toBe(409);
     expect(await stale.json()).toMatchObject({ error: 'version_conflict', currentVersion: 2 });
   });
 
-  it('422 for a transition that is not allowed, naming the allowed ones; 400 without a needed reason', async () => {
+  it('422 for a transition that is not allowed, naming the allowed ones; 400 without a reason', async () => {
     const r = await status('TR-1', { to: 'closed', expectedVersion: 2, reason: 'x' });
     expect(r.status).toBe(422);
     expect(await r.json()).toMatchObject({
@@ -111,11 +115,16 @@ describe('project-management HTTP', () => {
       from: 'enrolling',
       allowed: ['active'],
     });
-    expect((await status('TR-1', { to: 'active', expectedVersion: 2 })).status).toBe(200);
+    expect(
+      (await status('TR-1', { to: 'active', expectedVersion: 2, reason: 'first patient in' }))
+        .status,
+    ).toBe(200);
     const noReason = await status('TR-1', { to: 'suspended', expectedVersion: 3 });
     expect(noReason.status).toBe(400);
     expect(await noReason.json()).toMatchObject({ issues: [{ path: 'reason' }] });
-    expect((await status('NOPE', { to: 'active', expectedVersion: 0 })).status).toBe(404);
+    expect((await status('NOPE', { to: 'active', expectedVersion: 0, reason: 'x' })).status).toBe(
+      404,
+    );
     expect((await status('TR-1', { to: 'wherever', expectedVersion: 3 })).status).toBe(400);
   });
 
@@ -188,7 +197,8 @@ describe('project-management HTTP', () => {
     const effectiveAt = new Date(Date.now() - 86_400_000).toISOString();
     const before = Date.now();
     expect(
-      (await status('TR-3', { to: 'enrolling', expectedVersion: 1, effectiveAt })).status,
+      (await status('TR-3', { to: 'enrolling', expectedVersion: 1, effectiveAt, reason: 'ready' }))
+        .status,
     ).toBe(200);
     const h = (await (await app.request('/v1/projects/TR-3/history')).json()) as {
       items: { at: string; effectiveAt: string }[];
@@ -236,7 +246,14 @@ describe('portfolio projection', () => {
       initial,
     );
     const [changed] = decide(
-      { type: 'ChangeStatus', projectId: 'TR-9', to: 'enrolling', actor: sponsor, at },
+      {
+        type: 'ChangeStatus',
+        projectId: 'TR-9',
+        to: 'enrolling',
+        reason: 'sites ready',
+        actor: sponsor,
+        at,
+      },
       evolve(initial, created!),
     );
     const meta = (seq: number) => ({

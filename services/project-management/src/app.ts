@@ -37,7 +37,7 @@ const CreateBody = z
 const StatusBody = z
   .object({
     to: ProjectStatus,
-    reason: z.string().max(1000).optional(),
+    reason: z.string().min(1).max(1000),
     expectedVersion: z.number().int().nonnegative(),
     actor: Actor,
     effectiveAt: UtcInstant.optional(),

@@ -5,8 +5,6 @@ import {
   decide,
   evolve,
   initial,
-  REASON_REQUIRED,
-  TRANSITIONS,
   type Command,
   type ProjectEvent,
   type Refusal,
@@ -83,11 +81,22 @@ describe('CreateProject', () => {
   });
 });
 
+/** The README's lifecycle, written out: the code's TRANSITIONS must agree with it, pair by pair. */
+const LIFECYCLE: Record<ProjectStatus, ProjectStatus[]> = {
+  planned: ['enrolling'],
+  enrolling: ['active'],
+  active: ['suspended', 'closed'],
+  suspended: ['active', 'closed'],
+  closed: ['locked'],
+  locked: [],
+};
+
 describe('ChangeStatus', () => {
   const statuses = ProjectStatus.options;
+
   for (const from of statuses) {
     for (const target of statuses) {
-      const allowed = TRANSITIONS[from].includes(target);
+      const allowed = LIFECYCLE[from].includes(target);
       it(`given ${from}, when -> ${target}: ${allowed ? 'changes' : 'refuses, naming the allowed ones'}`, () => {
         const { events, refusal } = given(...pathTo(from)).when(to(target, 'a reason'));
         if (allowed) {
@@ -103,31 +112,25 @@ describe('ChangeStatus', () => {
             kind: 'transition-not-allowed',
             from,
             to: target,
-            allowed: TRANSITIONS[from],
+            allowed: LIFECYCLE[from],
           });
         }
       });
     }
   }
 
-  for (const target of REASON_REQUIRED) {
-    it(`refuses -> ${target} without a reason`, () => {
-      const from = target === 'locked' ? 'closed' : 'active';
-      expect(given(...pathTo(from)).when(to(target)).refusal).toEqual({
-        kind: 'reason-required',
-        to: target,
+  for (const from of statuses) {
+    for (const target of LIFECYCLE[from]) {
+      it(`refuses ${from} -> ${target} without a reason, and makes none up`, () => {
+        for (const reason of [undefined, '   ']) {
+          expect(given(...pathTo(from)).when(to(target, reason)).refusal).toEqual({
+            kind: 'reason-required',
+            to: target,
+          });
+        }
       });
-      expect(given(...pathTo(from)).when(to(target, '   ')).refusal).toEqual({
-        kind: 'reason-required',
-        to: target,
-      });
-    });
+    }
   }
-
-  it('does not need a reason to enroll or activate', () => {
-    expect(given(create).when(to('enrolling')).events).toHaveLength(1);
-    expect(given(...pathTo('suspended')).when(to('active')).events).toHaveLength(1);
-  });
 
   it('refuses a project that does not exist', () => {
     expect(given().when(to('enrolling')).refusal).toEqual({ kind: 'not-found', projectId: 'T1' });

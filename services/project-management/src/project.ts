@@ -59,9 +59,6 @@ export const TRANSITIONS: Record<ProjectStatus, ProjectStatus[]> = {
   locked: [],
 };
 
-/** Moving to these needs a reason: they stop or end data collection. */
-export const REASON_REQUIRED: ProjectStatus[] = ['suspended', 'closed', 'locked'];
-
 /** Why a command was refused; the HTTP layer maps each kind to a status code. */
 export type Refusal =
   | { kind: 'already-exists'; projectId: string }
@@ -118,9 +115,9 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
           allowed,
         });
       }
+      // Every change of status says why, in the words of whoever made it: none is made up here.
       const reason = c.reason?.trim();
-      if (REASON_REQUIRED.includes(c.to) && !reason)
-        throw new CommandRefused({ kind: 'reason-required', to: c.to });
+      if (!reason) throw new CommandRefused({ kind: 'reason-required', to: c.to });
       const correlationId = c.correlationId ?? newEventId();
       return [
         {
@@ -131,7 +128,7 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
           recordedAt: c.at,
           source: SOURCE,
           actor: c.actor,
-          reason: reason || `${state.status} -> ${c.to}`,
+          reason,
           correlationId,
           causationId: correlationId,
           data: {

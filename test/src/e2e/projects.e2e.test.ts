@@ -61,8 +61,8 @@ describe('a trial project whose status changes fan out to every service', () => 
     });
     expect(created).toMatchObject({ status: 201, body: { status: 'planned', version: 1 } });
     await expect.poll(async () => (await submit(0)).body.status).toBe('planned');
-    expect((await changeStatus('enrolling', 1)).status).toBe(200);
-    expect((await changeStatus('active', 2)).status).toBe(200);
+    expect((await changeStatus('enrolling', 1, 'sites ready')).status).toBe(200);
+    expect((await changeStatus('active', 2, 'first patient in')).status).toBe(200);
     await expect.poll(async () => (await submit(0)).status, { timeout: 10_000 }).toBe(202);
     const statuses = await Promise.all(
       Array.from({ length: REPORTS - 1 }, (_, i) => submit(i + 1)),
@@ -114,7 +114,9 @@ describe('a trial project whose status changes fan out to every service', () => 
       ['active', 'closed', 'dr.lee'],
       ['closed', 'locked', 'dr.lee'],
     ]);
-    expect(h.body.items.slice(3).map((i) => i.reason)).toEqual([
+    expect(h.body.items.slice(1).map((i) => i.reason)).toEqual([
+      'sites ready',
+      'first patient in',
       'enrolment target met',
       'database lock for analysis',
     ]);
