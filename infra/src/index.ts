@@ -77,6 +77,8 @@ export {
   DEFAULT_LINGER_MS,
   failureKey,
   faultsFromEnv,
+  INBOX_MIGRATIONS,
+  insertInbox,
   redriveConsumer,
   RedriveHeaders,
   Subscriber,

@@ -83,7 +83,7 @@ const FETCH_EXPIRES_MS = 2_000;
 const LAG_POLL_MS = 5_000;
 
 /** The runtime's own tables: one inbox row per applied idempotency key, per consumer. */
-const RUNTIME_MIGRATIONS: Migration[] = [
+export const INBOX_MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'inbox',
@@ -243,7 +243,7 @@ export class Subscriber {
 
   /** Migrates, ensures the durable, and starts pulling. */
   async start(): Promise<void> {
-    await this.store.migrate('cohort', RUNTIME_MIGRATIONS);
+    await this.store.migrate('cohort', INBOX_MIGRATIONS);
     await this.store.migrate(this.name, this.projection.migrations);
     const jsm = await jetstreamManager(this.conn.nc);
     await ensureConsumer(jsm, this.projection.consumer);
@@ -493,23 +493,19 @@ export class Subscriber {
     else for (const i of fresh) await this.projection.apply(tx, i.event, i.meta);
   }
 
-  /**
-   * Inserts an inbox row for every item (keys unique within the batch), failing if any key is
-   * already there. Rows go in key order, so concurrent batches cannot deadlock.
-   */
+  /** Claims every item's key (unique within the batch), failing if any was applied before. */
   async #claimAll(tx: Sql, unique: Item[]): Promise<void> {
     if (unique.length === 0) return;
-    await tx
-      .query(
-        `INSERT INTO cohort_inbox (consumer, key, stream_seq)
-       SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s) ORDER BY k`,
-        [this.name, unique.map((i) => i.key), unique.map((i) => i.meta.seq)],
-      )
-      .catch((e: unknown) => {
-        // Only a key already there sends the batch to the key-by-key claim; any other failure
-        // goes straight to isolation, like a failing projection.
-        throw (e as { code?: string }).code === UNIQUE_VIOLATION ? new AlreadyApplied(e) : e;
-      });
+    await insertInbox(
+      tx,
+      this.name,
+      unique.map((i) => i.key),
+      unique.map((i) => i.meta.seq),
+    ).catch((e: unknown) => {
+      // Only a key already there sends the batch to the key-by-key claim; any other failure
+      // goes straight to isolation, like a failing projection.
+      throw (e as { code?: string }).code === UNIQUE_VIOLATION ? new AlreadyApplied(e) : e;
+    });
   }
 
   /** Inserts the inbox rows of keys not yet applied; returns their items. */
@@ -554,6 +550,24 @@ export class Subscriber {
       this.log.error({ err: e, consumer: this.name, seq: meta.seq }, 'could not record failure');
     }
   }
+}
+
+/**
+ * Inserts an inbox row per key (keys unique within the call) for `consumer`, failing if any key
+ * is there already. Rows go in key order, so concurrent batches cannot deadlock. Exported for the
+ * projection benchmark, which measures the subscriber's database work without NATS.
+ */
+export async function insertInbox(
+  tx: Sql,
+  consumer: string,
+  keys: string[],
+  seqs: number[],
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO cohort_inbox (consumer, key, stream_seq)
+     SELECT $1, k, s FROM unnest($2::text[], $3::bigint[]) AS t(k, s) ORDER BY k`,
+    [consumer, keys, seqs],
+  );
 }
 
 /** PostgreSQL's SQLSTATE for a duplicate key (PGlite's errors carry it too). */

@@ -5,14 +5,26 @@
 //   2. the raw consume-and-ack rate of a durable pull consumer over the same backlog;
 //   3. the EDC projection's drain rate: the real edc process working off a pre-filled backlog
 //      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes;
-//   4. where the CPU went, per message, in the raw upsert and the drain (from /proc, on Linux).
+//   4. the subscriber's database work alone, without NATS: inbox rows and the EDC statement;
+//   5. where the CPU went, per message, and how many cores that kept busy (from /proc, on Linux).
 // BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it.
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportSubject } from '@cohort/contracts';
-import { migrations as edcMigrations } from '@cohort/edc/case-reports';
-import { connect, openStore, provision, Publisher, topology, type SqlStore } from '@cohort/infra';
+import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
+import {
+  connect,
+  INBOX_MIGRATIONS,
+  insertInbox,
+  openStore,
+  provision,
+  Publisher,
+  topology,
+  type Envelope,
+  type Sql,
+  type SqlStore,
+} from '@cohort/infra';
 import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
@@ -66,46 +78,75 @@ function events(n: number) {
   );
 }
 
+type Report = ReturnType<typeof events>[number];
+
+/** One transaction's work on a chunk of reports whose stream sequences start at `seq`. */
+type Write = (tx: Sql, chunk: Report[], seq: number) => Promise<unknown>;
+
 /**
- * Raw upsert: the EDC table's own INSERT … ON CONFLICT, 500 rows per transaction, nothing more.
- * With `plain`, the same rows without ON CONFLICT (as the projection inserts, its inbox having
- * skipped what was applied before).
+ * Raw upsert: the EDC table's own INSERT … ON CONFLICT, nothing more. With `plain`, the same rows
+ * without ON CONFLICT (as the projection inserts, its inbox having skipped what was applied
+ * before).
  */
-async function rawUpsert(
+const rawWrite =
+  (plain: boolean): Write =>
+  (tx, chunk, seq) => {
+    const col = (f: (e: Report) => unknown) => chunk.map(f);
+    return tx.query(
+      `INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
+         questionnaire_version, answers, completed_at, recorded_at, stream_seq)
+       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                   $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
+       ${plain ? '' : 'ON CONFLICT DO NOTHING'}`,
+      [
+        col((e) => e.id),
+        col((e) => e.data.requestId),
+        col((e) => e.data.trialId),
+        col((e) => e.data.patientId),
+        col((e) => e.data.questionnaire.id),
+        col((e) => e.data.questionnaire.version),
+        col((e) => JSON.stringify(e.data.answers)),
+        col((e) => e.data.completedAt),
+        col((e) => e.recordedAt),
+        chunk.map((_, j) => seq + j),
+      ],
+    );
+  };
+
+/**
+ * The subscriber's database work alone, without NATS: the inbox rows and the EDC projection's
+ * batch statement, as one transaction per chunk. The drain cannot go faster than this.
+ */
+const subscriberWrite: Write = async (tx, chunk, seq) => {
+  const items: Envelope[] = chunk.map((event, j) => ({
+    event,
+    meta: { stream: 'REPORTS', seq: seq + j, subject: 'bench', deliveries: 1 },
+  }));
+  const claimed = insertInbox(
+    tx,
+    caseReports.consumer.name,
+    items.map((i) => caseReports.key!(i.event)),
+    items.map((i) => i.meta.seq),
+  );
+  await Promise.all([claimed, caseReports.applyBatch!(tx, items)]);
+};
+
+/** Writes `n` reports, ROWS_PER_TX per transaction, through the same store the service uses. */
+async function rawWrites(
   kind: Kind,
   n: number,
-  plain = false,
+  write: Write,
 ): Promise<{ rate: number; cpu: CpuSplit }> {
   const store = await kind.open();
+  await store.migrate('cohort', INBOX_MIGRATIONS);
   await store.migrate('bench', edcMigrations);
   const all = events(n);
   const cpu0 = await cpuSample(kind, process.pid);
   const start = performance.now();
   for (let i = 0; i < n; i += ROWS_PER_TX) {
     const chunk = all.slice(i, i + ROWS_PER_TX);
-    const col = (f: (e: (typeof chunk)[number]) => unknown) => chunk.map(f);
-    await store.transaction((tx) =>
-      tx.query(
-        `INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
-           questionnaire_version, answers, completed_at, recorded_at, stream_seq)
-         SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
-         ${plain ? '' : 'ON CONFLICT DO NOTHING'}`,
-        [
-          col((e) => e.id),
-          col((e) => e.data.requestId),
-          col((e) => e.data.trialId),
-          col((e) => e.data.patientId),
-          col((e) => e.data.questionnaire.id),
-          col((e) => e.data.questionnaire.version),
-          col((e) => JSON.stringify(e.data.answers)),
-          col((e) => e.data.completedAt),
-          col((e) => e.recordedAt),
-          chunk.map((_, j) => i + j + 1),
-        ],
-      ),
-    );
+    await store.transaction((tx) => write(tx, chunk, i + 1));
   }
   const rate = n / ((performance.now() - start) / 1000);
   const cpu = cpuPerMessage(cpu0, await cpuSample(kind, process.pid), n);
@@ -254,19 +295,25 @@ try {
   const rows: string[] = [];
   const ratios: string[] = [];
   const cpuRows: string[] = [];
-  const cpuRow = (what: string, c: CpuSplit) =>
-    `${what.padEnd(40)}${fmt(c.client, 1)}${fmt(c.database, 1)}${fmt(c.nats, 1)}${fmt(c.client + c.database + c.nats, 1)}`;
+  // Cores kept busy = CPU seconds per second = total µs per message × messages per second / 1e6.
+  const cpuRow = (what: string, { rate, cpu: c }: { rate: number; cpu: CpuSplit }) => {
+    const total = c.client + c.database + c.nats;
+    return `${what.padEnd(40)}${fmt(c.client, 1)}${fmt(c.database, 1)}${fmt(c.nats, 1)}${fmt(total, 1)}${fmt((total * rate) / 1e6, 2)}`;
+  };
   for (const kind of kinds) {
     console.error(`${kind.name}: raw upsert`);
-    await rawUpsert(kind, 10_000); // warm-up: JIT and the database's first allocations
-    const upsert = await rawUpsert(kind, BACKLOG);
-    const insert = await rawUpsert(kind, BACKLOG, true);
+    await rawWrites(kind, 10_000, rawWrite(false)); // warm-up: JIT, the database's first pages
+    const upsert = await rawWrites(kind, BACKLOG, rawWrite(false));
+    const insert = await rawWrites(kind, BACKLOG, rawWrite(true));
+    console.error(`${kind.name}: the subscriber's statements alone`);
+    const alone = await rawWrites(kind, BACKLOG, subscriberWrite);
     console.error(`${kind.name}: edc drain of ${BACKLOG / 2}`);
     const half = await drain(kind, BACKLOG / 2);
     console.error(`${kind.name}: edc drain of ${BACKLOG}`);
     const full = await drain(kind, BACKLOG);
     rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert.rate)}`);
     rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert.rate)}`);
+    rows.push(`${`${kind.name} inbox + edc statements, no NATS`.padEnd(40)}${fmt(alone.rate)}`);
     rows.push(
       `${`${kind.name} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half.rate)}${fmt(half.rssMb, 1)}`,
     );
@@ -283,10 +330,17 @@ try {
       `  ${kind.name}: edc drain / raw consume+ack   ${(full.rate / consume).toFixed(2)}`,
     );
     ratios.push(
+      `  ${kind.name}: statements alone / raw upsert ${(alone.rate / upsert.rate).toFixed(2)}`,
+    );
+    ratios.push(
+      `  ${kind.name}: edc drain / statements alone  ${(full.rate / alone.rate).toFixed(2)}`,
+    );
+    ratios.push(
       `  ${kind.name}: peak RSS ${BACKLOG} / ${BACKLOG / 2} backlog   ${(full.rssMb / half.rssMb).toFixed(2)}   (goal: ~1, flat)`,
     );
-    cpuRows.push(cpuRow(`${kind.name} raw batched upsert`, upsert.cpu));
-    cpuRows.push(cpuRow(`${kind.name} edc drain, ${BACKLOG} backlog`, full.cpu));
+    cpuRows.push(cpuRow(`${kind.name} raw batched upsert`, upsert));
+    cpuRows.push(cpuRow(`${kind.name} inbox + edc statements, no NATS`, alone));
+    cpuRows.push(cpuRow(`${kind.name} edc drain, ${BACKLOG} backlog`, full));
   }
   console.log(`\n${'what'.padEnd(40)}    msgs/s   peak RSS MB`);
   console.log(`${'raw consume-and-ack (fetch 500, ack)'.padEnd(40)}${fmt(consume)}`);
@@ -298,7 +352,7 @@ try {
     `\nCPU per message, microseconds (${cpus().length} cores; PGlite's database is inside the process)`,
   );
   console.log(
-    `${''.padEnd(40)}${'bench/edc'.padStart(10)}${'postgres'.padStart(10)}${'nats'.padStart(10)}${'total'.padStart(10)}`,
+    `${''.padEnd(40)}${'bench/edc'.padStart(10)}${'postgres'.padStart(10)}${'nats'.padStart(10)}${'total'.padStart(10)}${'cores'.padStart(10)}`,
   );
   for (const r of cpuRows) console.log(r);
   if (!process.env.DATABASE_URL)
