@@ -67,6 +67,9 @@ const projection: Projection = {
   },
 };
 
+const metrics = new SubscriberMetrics(new Registry());
+const skipped = async () => (await metrics.skipped.get()).values[0]?.value ?? 0;
+
 async function appliedCount(patientId: string) {
   const { rows } = await store.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM applied WHERE patient_id = $1',
@@ -80,17 +83,10 @@ beforeAll(async () => {
   conn = await connect({ servers: nats.url, name: 'cli-e2e' });
   await provision(conn, await jetstreamManager(conn.nc), topology());
   store = await openStore({ service: 'cli' });
-  subscriber = new Subscriber(
-    conn,
-    store,
-    projection,
-    new SubscriberMetrics(new Registry()),
-    createLogger('t'),
-    {
-      backoffMs: [100],
-      lingerMs: 5,
-    },
-  );
+  subscriber = new Subscriber(conn, store, projection, metrics, createLogger('t'), {
+    backoffMs: [100],
+    lingerMs: 5,
+  });
   await subscriber.start();
   const p = new Publisher(conn);
   for (const patientId of ['BAD-1', 'OK-1', 'BAD-2']) {
@@ -158,12 +154,14 @@ describe('cohort dlq (the real binary)', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redriven/);
-    await expect.poll(() => appliedCount('BAD-1')).toBe(1);
+    await expect.poll(() => appliedCount('BAD-1'), { timeout: 10_000 }).toBe(1);
+    const skippedBefore = await skipped();
     const again = await cohort(['dlq', 'redrive', ids[0]!, '--reason', 'again'], {
       COHORT_ACTOR: 'ops.kim',
     });
     expect(again.code).toBe(0);
-    await new Promise((r) => setTimeout(r, 500));
+    // The second copy has arrived once the inbox has skipped it.
+    await expect.poll(skipped, { timeout: 10_000 }).toBe(skippedBefore + 1);
     expect(await appliedCount('BAD-1')).toBe(1);
     const show = JSON.parse((await cohort(['dlq', 'show', ids[0]!, '--json'])).stdout) as {
       status: string;
@@ -239,6 +237,6 @@ describe('cohort dlq (the real binary)', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redrove 1 dead letter/);
-    await expect.poll(() => appliedCount('BAD-3')).toBe(1);
+    await expect.poll(() => appliedCount('BAD-3'), { timeout: 10_000 }).toBe(1);
   });
 });
