@@ -14,7 +14,7 @@ import {
   type Connection,
   type SqlStore,
 } from '@cohort/infra';
-import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { NatsServer, reportSubmitted, testStores } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,9 +228,11 @@ describe('project-management HTTP', () => {
   });
 });
 
-describe('portfolio projection', () => {
+describe.each(testStores())('portfolio projection on $kind', ({ open, cleanup }) => {
+  afterAll(cleanup);
+
   it('keeps the latest status when a change is applied before its project is created', async () => {
-    const store = await openStore({ service: 'pm-order' });
+    const store = await open();
     await store.migrate(PORTFOLIO_CONSUMER, portfolio.migrations);
     await store.migrate(REPORT_COUNTS_CONSUMER, reportCounts.migrations);
     const at = new Date().toISOString();
