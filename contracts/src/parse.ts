@@ -12,11 +12,10 @@ export type ReportsEvent = z.infer<typeof ReportsEvent>;
 export const ProjectsEvent = z.discriminatedUnion('type', [ProjectCreated, ProjectStatusChanged]);
 export type ProjectsEvent = z.infer<typeof ProjectsEvent>;
 
-/** Every event Cohort's subscribers know, at its latest version. */
+/** Every event Cohort's subscribers know, at its latest version: those of every stream. */
 export const CohortEvent = z.discriminatedUnion('type', [
-  ReportSubmitted,
-  ProjectCreated,
-  ProjectStatusChanged,
+  ...ReportsEvent.options,
+  ...ProjectsEvent.options,
 ]);
 export type CohortEvent = z.infer<typeof CohortEvent>;
 

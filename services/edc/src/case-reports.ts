@@ -1,7 +1,7 @@
 import { Streams } from '@cohort/contracts';
-import type { CohortEvent, ReportSubmitted } from '@cohort/contracts';
+import type { ReportSubmitted } from '@cohort/contracts';
 import type { ConsumerSpec, Envelope, EventMeta, Migration, Projection, Sql } from '@cohort/infra';
-import { isMatching, match } from 'ts-pattern';
+import { isMatching } from 'ts-pattern';
 
 /** The durable consumer of this projection. Never rename it: the name is its position. */
 export const CASE_REPORTS_CONSUMER = 'edc-case-reports';
@@ -134,19 +134,18 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   );
 }
 
-/** Rows this projection makes of one event: none for events it does not keep. */
-function rowsOf(event: CohortEvent, meta: EventMeta): Row[] {
-  return match(event)
-    .with({ type: 'ReportSubmitted' }, (e) => [row(e, meta)])
-    .with({ type: 'ProjectCreated' }, { type: 'ProjectStatusChanged' }, () => [])
-    .exhaustive();
-}
-
 /**
- * The events this projection keeps, as a predicate made once: the per-batch paths run it for
- * every message, where building a `match` each time costs more than the test itself.
+ * The events this projection keeps, as a predicate made once: it runs for every message, where
+ * building a `match` each time costs more than the test itself.
  */
 const isReport = isMatching({ type: 'ReportSubmitted' } as const);
+
+/** The rows of a batch: one per report, none for events this projection does not keep. */
+function rowsOf(items: Envelope[]): Row[] {
+  const rows: Row[] = [];
+  for (const { event, meta } of items) if (isReport(event)) rows.push(row(event, meta));
+  return rows;
+}
 
 /** The EDC case-report read model: one row per submitted report, plus per-trial summaries. */
 export const caseReports: Projection = {
@@ -154,11 +153,7 @@ export const caseReports: Projection = {
   migrations,
   // A report is one per client requestId, even if it reached the stream twice.
   key: (event) => (isReport(event) ? `request:${event.data.requestId}` : event.id),
-  apply: (tx, event, meta) => insertReports(tx, rowsOf(event, meta)),
-  // The same rows as `apply`, for a whole batch (the tests hold the two to the same effect).
-  applyBatch: (tx, items: Envelope[]) => {
-    const rows: Row[] = [];
-    for (const { event, meta } of items) if (isReport(event)) rows.push(row(event, meta));
-    return insertReports(tx, rows);
-  },
+  apply: (tx, event, meta) => insertReports(tx, rowsOf([{ event, meta }])),
+  // The same statement as `apply`, for a whole batch.
+  applyBatch: (tx, items) => insertReports(tx, rowsOf(items)),
 };

@@ -37,7 +37,8 @@ const ingest = await IdempotentPublisher.open(conn, publisher, {
 const metrics = new ServiceMetrics(SOURCE);
 
 // Each instance holds every trial's status, replayed from PROJECTS and followed live.
-const view = new LastPerSubjectView(conn, Streams.PROJECTS.name, 'projects.>', log);
+const projects = Streams.PROJECTS;
+const view = new LastPerSubjectView(conn, projects.name, projects.subjects[0], log);
 await view.start();
 await view.ready; // not listening before the trial statuses are loaded
 
