@@ -1,4 +1,4 @@
-import { fieldIssues } from '@cohort/contracts';
+import { fieldIssues, type FieldIssue } from '@cohort/contracts';
 import { serve } from '@hono/node-server';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
@@ -133,6 +133,12 @@ export function exitWhenLost(store: Pick<SqlStore, 'lost'>, log: Logger): void {
   });
 }
 
+/** 400 naming every failing field: `{ error: 'validation_failed', issues: [{ path, message }] }`. */
+export function validationFailed(c: Context, issues: FieldIssue[] | z.ZodError) {
+  const list = Array.isArray(issues) ? issues : fieldIssues(issues);
+  return c.json({ error: 'validation_failed', issues: list }, 400);
+}
+
 /**
  * Reads a JSON body and validates it: the value, or a 400 Response naming every failing field
  * (`{ error, issues: [{ path, message }] }`) for the handler to return as it is.
@@ -149,5 +155,5 @@ export async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T |
   }
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  return c.json({ error: 'validation_failed', issues: fieldIssues(r.error) }, 400);
+  return validationFailed(c, r.error);
 }

@@ -52,6 +52,7 @@ export {
   natsReady,
   onShutdown,
   readJson,
+  validationFailed,
   type ReadinessCheck,
   type RunningServer,
 } from './http.js';

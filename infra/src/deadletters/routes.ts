@@ -1,8 +1,8 @@
-import { Actor, fieldIssues } from '@cohort/contracts';
+import { Actor } from '@cohort/contracts';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { PublishError } from '../errors.js';
-import { readJson } from '../http.js';
+import { readJson, validationFailed } from '../http.js';
 import {
   DEAD_LETTER_STATUSES,
   DeadLetterConflictError,
@@ -58,8 +58,7 @@ export function deadLetterRoutes(desk: DeadLetterDesk): Hono {
 
   app.get('/', async (c) => {
     const q = ListQuery.safeParse(c.req.query());
-    if (!q.success)
-      return c.json({ error: 'validation_failed', issues: fieldIssues(q.error) }, 400);
+    if (!q.success) return validationFailed(c, q.error);
     await desk.captureAll();
     return c.json({ items: (await desk.list(q.data)).map(summary) });
   });

@@ -1,7 +1,8 @@
-import { fieldIssues, SubjectToken, UtcInstant } from '@cohort/contracts';
+import { SubjectToken, UtcInstant } from '@cohort/contracts';
 import {
   httpMetrics,
   mountOps,
+  validationFailed,
   type Logger,
   type ReadinessCheck,
   type ServiceMetrics,
@@ -34,10 +35,6 @@ const PageQuery = z
   .strict();
 const ListQuery = PageQuery.extend({ patientId: SubjectToken.optional() }).strict();
 
-function bad(c: Context, issues: { path: string; message: string }[]) {
-  return c.json({ error: 'validation_failed', issues }, 400);
-}
-
 /** The EDC query API over the case-report projection. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
@@ -48,12 +45,13 @@ export function createApp(deps: AppDeps): Hono {
 
   async function reports(c: Context, patientId?: string) {
     const trial = trialParam(c);
-    if (!trial.success) return bad(c, [{ path: 'trialId', message: 'invalid trial id' }]);
+    if (!trial.success)
+      return validationFailed(c, [{ path: 'trialId', message: 'invalid trial id' }]);
     const schema = patientId === undefined ? ListQuery : PageQuery;
     const q = schema.safeParse(c.req.query());
-    if (!q.success) return bad(c, fieldIssues(q.error));
+    if (!q.success) return validationFailed(c, q.error);
     if (patientId !== undefined && !SubjectToken.safeParse(patientId).success) {
-      return bad(c, [{ path: 'patientId', message: 'invalid patient id' }]);
+      return validationFailed(c, [{ path: 'patientId', message: 'invalid patient id' }]);
     }
     try {
       const page = await listReports(deps.db, {
@@ -63,7 +61,8 @@ export function createApp(deps: AppDeps): Hono {
       });
       return c.json(page);
     } catch (e) {
-      if (e instanceof InvalidCursorError) return bad(c, [{ path: 'cursor', message: e.message }]);
+      if (e instanceof InvalidCursorError)
+        return validationFailed(c, [{ path: 'cursor', message: e.message }]);
       throw e;
     }
   }
@@ -74,7 +73,8 @@ export function createApp(deps: AppDeps): Hono {
   );
   app.get('/v1/trials/:trialId/summary', async (c) => {
     const trial = trialParam(c);
-    if (!trial.success) return bad(c, [{ path: 'trialId', message: 'invalid trial id' }]);
+    if (!trial.success)
+      return validationFailed(c, [{ path: 'trialId', message: 'invalid trial id' }]);
     const summary = await trialSummary(deps.db, trial.data);
     if (!summary)
       return c.json({ error: 'not_found', message: `no reports for trial ${trial.data}` }, 404);

@@ -2,6 +2,7 @@ import { SubmitReport } from '@cohort/contracts';
 import {
   httpMetrics,
   mountOps,
+  validationFailed,
   PublishError,
   readJson,
   RequestConflictError,
@@ -61,13 +62,7 @@ export function createApp(deps: AppDeps): Hono {
       const body = await readJson(c, SubmitReport);
       if (body instanceof Response) return body;
       if (Date.parse(body.completedAt) > now() + maxSkew) {
-        return c.json(
-          {
-            error: 'validation_failed',
-            issues: [{ path: 'completedAt', message: 'is in the future' }],
-          },
-          400,
-        );
+        return validationFailed(c, [{ path: 'completedAt', message: 'is in the future' }]);
       }
       const correlationId = c.req.header('x-correlation-id')?.slice(0, 128) || body.requestId;
       const start = performance.now();

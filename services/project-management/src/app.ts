@@ -3,6 +3,7 @@ import {
   ConcurrencyError,
   httpMetrics,
   mountOps,
+  validationFailed,
   PublishError,
   readJson,
   type EventStore,
@@ -46,10 +47,7 @@ const StatusBody = z
 
 /** 400 for a project id that cannot be one (it could not name a subject). */
 function invalidId(c: Context) {
-  return c.json(
-    { error: 'validation_failed', issues: [{ path: 'id', message: 'invalid project id' }] },
-    400,
-  );
+  return validationFailed(c, [{ path: 'id', message: 'invalid project id' }]);
 }
 
 /** The caller's `X-Correlation-Id`, when it sent a non-empty one. */
@@ -169,13 +167,9 @@ export function createApp(deps: AppDeps): Hono {
             422,
           );
         case 'reason-required':
-          return c.json(
-            {
-              error: 'validation_failed',
-              issues: [{ path: 'reason', message: `a reason is required to move to ${r.to}` }],
-            },
-            400,
-          );
+          return validationFailed(c, [
+            { path: 'reason', message: `a reason is required to move to ${r.to}` },
+          ]);
       }
     }
     if (e instanceof ConcurrencyError) {
