@@ -91,6 +91,14 @@ describe('project-management HTTP', () => {
     expect(await again.json()).toMatchObject({ version: 1 });
     const other = await create('TR-1');
     expect(other.status).toBe(409);
+    const renamed = await post('/v1/projects', {
+      requestId,
+      projectId: 'TR-1',
+      name: 'Another name',
+      actor: sponsor,
+    });
+    expect(renamed.status).toBe(409);
+    expect(await renamed.json()).toMatchObject({ error: 'request_id_conflict', requestId });
     expect((await create('bad.id')).status).toBe(400);
   });
 

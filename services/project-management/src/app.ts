@@ -155,6 +155,15 @@ export function createApp(deps: AppDeps): Hono {
             },
             409,
           );
+        case 'request-conflict':
+          return c.json(
+            {
+              error: 'request_id_conflict',
+              message: 'this requestId was already used for a different project',
+              requestId: r.requestId,
+            },
+            409,
+          );
         case 'transition-not-allowed':
           return c.json(
             {

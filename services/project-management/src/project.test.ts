@@ -75,6 +75,11 @@ describe('CreateProject', () => {
     expect(given(create).when(create)).toEqual({ events: [], refusal: undefined });
   });
 
+  it('given the same request with another name, refuses: the requestId is taken', () => {
+    const { refusal } = given(create).when({ ...create, name: 'Another trial' });
+    expect(refusal).toEqual({ kind: 'request-conflict', requestId: create.requestId });
+  });
+
   it('given another request created it, refuses: already exists', () => {
     const { refusal } = given(create).when({ ...create, requestId: crypto.randomUUID() });
     expect(refusal).toEqual({ kind: 'already-exists', projectId: 'T1' });

@@ -62,6 +62,7 @@ export const TRANSITIONS: Record<ProjectStatus, ProjectStatus[]> = {
 /** Why a command was refused; the HTTP layer maps each kind to a status code. */
 export type Refusal =
   | { kind: 'already-exists'; projectId: string }
+  | { kind: 'request-conflict'; requestId: string }
   | { kind: 'not-found'; projectId: string }
   | {
       kind: 'transition-not-allowed';
@@ -85,8 +86,12 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
   return match(command)
     .with({ type: 'CreateProject' }, (c): ProjectEvent[] => {
       if (state.exists) {
-        // The same request again creates nothing and is not an error; another one is.
-        if (state.createdBy === c.requestId) return [];
+        // The same request again creates nothing and is not an error; the same requestId with
+        // other content, or another request, is.
+        if (state.createdBy === c.requestId) {
+          if (state.name === c.name) return [];
+          throw new CommandRefused({ kind: 'request-conflict', requestId: c.requestId });
+        }
         throw new CommandRefused({ kind: 'already-exists', projectId: c.projectId });
       }
       return [
