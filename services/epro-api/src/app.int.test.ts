@@ -271,6 +271,27 @@ describe('trial status, from the project events', () => {
   });
 });
 
+describe('when the REPORTS stream is full', () => {
+  it('503 with Retry-After; nothing stored but what was answered 202', async () => {
+    const { config, state } = await jsm.streams.info('REPORTS');
+    // Room for a few more reports: the stream refuses new ones at its limit (discard new).
+    await jsm.streams.update('REPORTS', { ...config, max_bytes: state.bytes + 3_000 });
+    try {
+      const answers: Response[] = [];
+      for (let i = 0; i < 20; i++) answers.push(await post(report()));
+      const accepted = answers.filter((r) => r.status === 202).length;
+      const refused = answers.filter((r) => r.status === 503);
+      expect(accepted).toBeGreaterThan(0);
+      expect(refused.length).toBe(answers.length - accepted);
+      expect(refused[0]!.headers.get('retry-after')).toBe('2');
+      expect(await refused[0]!.json()).toMatchObject({ error: 'unavailable' });
+      expect(await stored()).toBe(state.messages + accepted);
+    } finally {
+      await jsm.streams.update('REPORTS', config);
+    }
+  });
+});
+
 describe('when NATS is down', () => {
   it('503 with Retry-After, not ready, and recovery without a restart of the app', async () => {
     expect((await app.request('/readyz')).status).toBe(200);
