@@ -15,9 +15,10 @@ import {
 } from './runtime.js';
 
 export interface RunningProjections {
-  subscribers: Subscriber[];
   /** The readiness check of the subscribers: ready while every one is attached to its consumer. */
   ready: ReadinessCheck;
+  /** Each consumer's lag (messages not yet delivered), by name; null where the server did not say. */
+  lag(): Promise<Record<string, number | null>>;
   /** Stops every subscriber (applying what was delivered) and the dead-letter capture. */
   stop(): Promise<void>;
 }
@@ -56,9 +57,14 @@ export async function startProjections(opts: {
   const desk = await DeadLetterDesk.open(opts.conn, opts.log);
   desk.startCapture();
   return {
-    subscribers,
     ready: () =>
       Promise.resolve(subscribers.every((s) => s.attached) ? null : 'consumer not attached'),
+    lag: async () =>
+      Object.fromEntries(
+        await Promise.all(
+          subscribers.map(async (s) => [s.name, await s.lag().catch(() => null)] as const),
+        ),
+      ),
     // Together: each may wait out an open fetch request.
     stop: async () => {
       await Promise.all([...subscribers.map((s) => s.stop()), desk.stop()]);

@@ -34,7 +34,6 @@ const running = await startProjections({
   metrics,
   log,
 });
-const reports = running.subscribers[0]!;
 
 const app = createApp({
   db: store,
@@ -45,7 +44,7 @@ const app = createApp({
     consumer: running.ready,
     nats: natsReady(conn),
   },
-  info: async () => ({ lag: await reports.lag().catch(() => null) }),
+  info: async () => ({ lag: await running.lag() }),
 });
 const server = await listen(app, port);
 log.info({ port: server.port }, 'listening');

@@ -24,6 +24,8 @@ export interface AppDeps {
   metrics: ServiceMetrics;
   log: Logger;
   ready: Record<string, ReadinessCheck>;
+  /** Facts shown by /readyz that do not decide readiness (each consumer's lag). */
+  info?: () => Promise<Record<string, unknown>>;
   now?: () => Date;
 }
 
@@ -72,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
   const now = deps.now ?? (() => new Date());
   const app = new Hono();
   app.use(httpMetrics(deps.metrics));
-  mountOps(app, deps.metrics, deps.ready);
+  mountOps(app, deps.metrics, deps.ready, deps.info);
 
   app.post('/v1/projects', async (c) => {
     const b = await readJson(c, CreateBody);

@@ -54,6 +54,7 @@ const app = createApp({
     database: databaseReady(db),
     consumers: running.ready,
   },
+  info: async () => ({ lag: await running.lag() }),
 });
 const server = await listen(app, port);
 log.info({ port: server.port }, 'listening');

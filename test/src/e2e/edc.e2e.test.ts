@@ -118,6 +118,9 @@ describe('edc subscriber as a process', () => {
     await expect
       .poll(() => metric(first, 'cohort_subscriber_applied_total'), { interval: 20 })
       .toBeGreaterThan(0);
+    const lag = async (svc: ServiceProcess) =>
+      ((await (await fetch(`${svc.url}/readyz`)).json()) as { lag: Record<string, number> }).lag;
+    expect((await lag(first))[CONSUMER]).toBeGreaterThan(0); // the burst is still waiting
     expect(await first.stop('SIGTERM')).toBe(0);
     const before = (await jetstreamManager(conn.nc)).consumers.info('REPORTS', CONSUMER);
     expect((await before).num_ack_pending).toBe(0); // nothing left delivered and unacked
@@ -129,5 +132,6 @@ describe('edc subscriber as a process', () => {
     );
     expect(await metric(second, 'cohort_subscriber_skipped_total')).toBe(0);
     expect(await metric(second, 'cohort_subscriber_applied_total')).toBeLessThan(N);
+    expect(await lag(second)).toEqual({ [CONSUMER]: 0, 'edc-trial-status': 0 });
   });
 });
