@@ -7,7 +7,7 @@ import {
   Streams,
 } from '@cohort/contracts';
 import type { Actor, DeadLetterDiscarded, DeadLetterRedriven } from '@cohort/contracts';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Consumer, JetStreamClient, JetStreamManager, StoredMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -24,6 +24,7 @@ import {
 } from '../subscriber/runtime.js';
 import { FAILURES_BUCKET } from '../topology.js';
 import { ensureConsumer } from '../subscriber/consumer.js';
+import { readSubject } from '../read-subject.js';
 
 /** The durable that turns advisories into dead letters; any process may run it. */
 export const CAPTURE_CONSUMER = 'cohort-deadletters';
@@ -368,30 +369,10 @@ export class DeadLetterDesk {
   async #read(filter: string): Promise<{ seq: number; event: DeadLetterEvent }[]> {
     const info = await this.jsm.streams.info(Streams.DEADLETTERS.name, { subjects_filter: filter });
     const expected = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-    if (expected === 0) return [];
-    const consumer = await this.js.consumers.get(Streams.DEADLETTERS.name, {
-      filter_subjects: filter, // a string: one filter, which servers before 2.10 understand
-      deliver_policy: DeliverPolicy.All,
-    });
     const out: { seq: number; event: DeadLetterEvent }[] = [];
-    let seen = 0;
-    try {
-      while (seen < expected) {
-        const batch = await consumer.fetch({
-          max_messages: Math.min(expected - seen, 1_000),
-          expires: 2_000,
-        });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          seen++;
-          const parsed = DeadLetterEvent.safeParse(m.json());
-          if (parsed.success) out.push({ seq: m.seq, event: parsed.data });
-        }
-        if (got === 0) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => undefined);
+    for (const m of await readSubject(this.js, Streams.DEADLETTERS.name, filter, expected)) {
+      const parsed = DeadLetterEvent.safeParse(m.json());
+      if (parsed.success) out.push({ seq: m.seq, event: parsed.data });
     }
     return out;
   }

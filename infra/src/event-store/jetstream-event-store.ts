@@ -1,6 +1,5 @@
 import { AnyEnvelope } from '@cohort/contracts';
 import {
-  DeliverPolicy,
   jetstream,
   JetStreamApiCodes,
   JetStreamApiError,
@@ -10,6 +9,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
 import { asPublishError, NotConnectedError, WrongLastSequenceError } from '../errors.js';
 import { Publisher } from '../publisher.js';
+import { readSubject } from '../read-subject.js';
 import { ConcurrencyError, type EventStore, type StoredEvent } from './port.js';
 
 /** Each event's position in its aggregate, so the version is known from the last one alone. */
@@ -83,31 +83,13 @@ export class JetStreamEventStore implements EventStore {
 
   async #read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
     const last = await this.#lastOf(id);
-    if (last.version === 0) return { version: 0, events: [] };
-    const consumer = await this.js.consumers.get(this.stream, {
-      filter_subjects: this.subject(id), // a string: one filter, which servers before 2.10 understand
-      deliver_policy: DeliverPolicy.All,
-    });
-    const events: StoredEvent[] = [];
-    try {
-      while (events.length < last.version) {
-        let got = 0;
-        for await (const m of await consumer.fetch({
-          max_messages: last.version - events.length,
-          expires: 2_000,
-        })) {
-          got++;
-          events.push({
-            version: Number(m.headers?.get(VERSION_HEADER)),
-            event: AnyEnvelope.parse(m.json()),
-          });
-          if (m.seq >= last.seq) break;
-        }
-        if (got === 0 || events.at(-1)?.version === last.version) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => undefined);
-    }
+    // Versions count the subject's messages: the first `last.version` are the aggregate up to
+    // `last`, whatever is appended meanwhile.
+    const msgs = await readSubject(this.js, this.stream, this.subject(id), last.version);
+    const events: StoredEvent[] = msgs.map((m) => ({
+      version: Number(m.headers?.get(VERSION_HEADER)),
+      event: AnyEnvelope.parse(m.json()),
+    }));
     return { version: events.at(-1)?.version ?? 0, events };
   }
 
