@@ -76,21 +76,16 @@ export {
 export {
   DEFAULT_BACKOFF_MS,
   DEFAULT_LINGER_MS,
-  failureKey,
-  faultsFromEnv,
-  INBOX_MIGRATIONS,
-  insertInbox,
-  redriveConsumer,
-  RedriveHeaders,
-  Subscriber,
   subscriberOptionsFromEnv,
-  SubscriberMetrics,
-  type Envelope,
-  type EventMeta,
-  type FailureRecord,
-  type Projection,
   type SubscriberOptions,
-} from './subscriber/runtime.js';
+} from './subscriber/options.js';
+export { faultsFromEnv } from './subscriber/faults.js';
+export { INBOX_MIGRATIONS, insertInbox } from './subscriber/inbox.js';
+export { failureKey, type FailureRecord } from './subscriber/failures.js';
+export { redriveConsumer, RedriveHeaders } from './subscriber/redrive.js';
+export { Subscriber } from './subscriber/pull-loop.js';
+export { SubscriberMetrics } from './subscriber/metrics.js';
+export type { Envelope, EventMeta, Projection } from './subscriber/projection.js';
 export {
   CAPTURE_CONSUMER,
   DEAD_LETTER_STATUSES,

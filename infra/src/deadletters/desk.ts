@@ -15,13 +15,8 @@ import type { Connection } from '../connection.js';
 import { WrongLastSequenceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Publisher } from '../publisher.js';
-import {
-  failureKey,
-  RedriveHeaders,
-  redriveOrigin,
-  redrivenConsumer,
-  type FailureRecord,
-} from '../subscriber/runtime.js';
+import { failureKey, type FailureRecord } from '../subscriber/failures.js';
+import { RedriveHeaders, redriveOrigin, redrivenConsumer } from '../subscriber/redrive.js';
 import { FAILURES_BUCKET } from '../topology.js';
 import { ensureConsumer } from '../subscriber/consumer.js';
 import { readSubject } from '../read-subject.js';

@@ -12,13 +12,11 @@ import { NatsServer } from '../testing/nats-server.js';
 import { reportSubmitted } from '../testing/events.js';
 import { testStores } from '../testing/stores.js';
 import { FAILURES_BUCKET, provision, topology } from '../topology.js';
-import {
-  Subscriber,
-  SubscriberMetrics,
-  type FailureRecord,
-  type Projection,
-  type SubscriberOptions,
-} from './runtime.js';
+import type { FailureRecord } from './failures.js';
+import { SubscriberMetrics } from './metrics.js';
+import type { SubscriberOptions } from './options.js';
+import type { Projection } from './projection.js';
+import { Subscriber } from './pull-loop.js';
 
 const enc = new TextEncoder();
 let server: NatsServer;

@@ -6,13 +6,11 @@ import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { SqlStore } from '../store/sql-store.js';
 import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
-import {
-  faultsFromEnv,
-  Subscriber,
-  SubscriberMetrics,
-  subscriberOptionsFromEnv,
-  type Projection,
-} from './runtime.js';
+import { faultsFromEnv } from './faults.js';
+import { SubscriberMetrics } from './metrics.js';
+import { subscriberOptionsFromEnv } from './options.js';
+import type { Projection } from './projection.js';
+import { Subscriber } from './pull-loop.js';
 
 export interface RunningProjections {
   /** The readiness check of the subscribers: ready while every one is attached to its consumer. */
