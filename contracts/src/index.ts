@@ -33,10 +33,15 @@ export {
 } from './subjects.js';
 export {
   CohortEvent,
+  eventParser,
   fieldIssues,
+  parseDeadLetterEvent,
   parseEvent,
+  parseProjectsEvent,
+  parseReportsEvent,
   ProjectsEvent,
   ReportsEvent,
+  type EventParser,
   type FieldIssue,
   type ParseError,
   type ParseErrorKind,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AnyEnvelope } from './envelope.js';
 import { ProjectCreated, ProjectStatusChanged } from './events/projects.js';
 import { ReportSubmitted } from './events/report-submitted.js';
+import { DeadLetterEvent } from './events/dead-letters.js';
 import { upcast } from './upcasters.js';
 
 /** Every event a consumer of `REPORTS` may receive, at its latest version. */
@@ -50,49 +51,68 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   }));
 }
 
-const knownTypes = new Map<string, number>(
-  CohortEvent.options.map((o) => [o.shape.type.value, o.shape.version.value]),
-);
+type EventUnion = z.ZodDiscriminatedUnion<
+  readonly (z.ZodObject<{ type: z.ZodLiteral<string>; version: z.ZodLiteral<number> }> &
+    z.ZodType)[],
+  'type'
+>;
+
+/** Reads stored events of one union (a stream's, or all of them): see `parseEvent`. */
+export type EventParser<E> = (input: unknown) => ParseResult<E>;
 
 /**
- * Parses a stored event (bytes, text or an already-decoded value) into the typed union, upcast
- * to the latest version of its type.
- * Never throws: a consumer terminates what returns `ok: false`.
+ * A parser for the events of `union`: bytes, text or an already-decoded value in, the typed
+ * event out, upcast to the latest version of its type. Never throws: a consumer terminates what
+ * returns `ok: false`.
  */
-export function parseEvent(input: unknown): ParseResult<CohortEvent> {
-  let value: unknown = input;
-  if (typeof input === 'string' || input instanceof Uint8Array) {
-    const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
+export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer<U>> {
+  const knownTypes = new Map<string, number>(
+    union.options.map((o) => [o.shape.type.value, o.shape.version.value]),
+  );
+  return (input) => {
+    let value: unknown = input;
+    if (typeof input === 'string' || input instanceof Uint8Array) {
+      const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        return {
+          ok: false,
+          error: { kind: 'json', message: `not JSON: ${(e as Error).message}`, issues: [] },
+        };
+      }
+    }
+    value = upcast(value);
+    // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
+    const parsed = union.safeParse(value);
+    if (parsed.success) return { ok: true, event: parsed.data };
+    const envelope = AnyEnvelope.safeParse(value);
+    if (!envelope.success) {
+      const issues = fieldIssues(envelope.error);
+      return { ok: false, error: { kind: 'envelope', message: 'not an event envelope', issues } };
+    }
+    const { type, version } = envelope.data;
+    const latest = knownTypes.get(type);
+    if (latest === undefined || version > latest) {
       return {
         ok: false,
-        error: { kind: 'json', message: `not JSON: ${(e as Error).message}`, issues: [] },
+        error: {
+          kind: 'unknown-type',
+          message: `unknown event ${type} v${version}`,
+          issues: [{ path: 'type', message: `unknown event ${type} v${version}` }],
+        },
       };
     }
-  }
-  value = upcast(value);
-  // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
-  const parsed = CohortEvent.safeParse(value);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  const envelope = AnyEnvelope.safeParse(value);
-  if (!envelope.success) {
-    const issues = fieldIssues(envelope.error);
-    return { ok: false, error: { kind: 'envelope', message: 'not an event envelope', issues } };
-  }
-  const { type, version } = envelope.data;
-  const latest = knownTypes.get(type);
-  if (latest === undefined || version > latest) {
-    return {
-      ok: false,
-      error: {
-        kind: 'unknown-type',
-        message: `unknown event ${type} v${version}`,
-        issues: [{ path: 'type', message: `unknown event ${type} v${version}` }],
-      },
-    };
-  }
-  const issues = fieldIssues(parsed.error);
-  return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
+    const issues = fieldIssues(parsed.error);
+    return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
+  };
 }
+
+/** Any event Cohort's subscribers know (see `eventParser`). */
+export const parseEvent: EventParser<CohortEvent> = eventParser(CohortEvent);
+/** Events of `REPORTS`. */
+export const parseReportsEvent: EventParser<ReportsEvent> = eventParser(ReportsEvent);
+/** Events of `PROJECTS`. */
+export const parseProjectsEvent: EventParser<ProjectsEvent> = eventParser(ProjectsEvent);
+/** Events of `DEADLETTERS`. */
+export const parseDeadLetterEvent: EventParser<DeadLetterEvent> = eventParser(DeadLetterEvent);
