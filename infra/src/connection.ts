@@ -1,5 +1,7 @@
 import { connect as natsConnect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { envString, loadConfig } from './config.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
@@ -67,17 +69,31 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   };
 }
 
-/** Reads `NATS_URL`, `NATS_USER`, `NATS_PASSWORD`, `NATS_TOKEN` from the environment. */
+/** Where NATS is and who connects: `NATS_URL` (comma-separated), `NATS_USER`/`NATS_PASSWORD` or `NATS_TOKEN`. */
+export const NatsEnv = z.object({
+  NATS_URL: envString().default(DEFAULT_NATS_URL),
+  NATS_USER: envString(),
+  NATS_PASSWORD: envString(),
+  NATS_TOKEN: envString(),
+});
+export type NatsEnv = z.infer<typeof NatsEnv>;
+
+/** Connection options of a process named `name`, from its parsed configuration. */
+export function natsOptions(config: NatsEnv, name: string): ConnectOptions {
+  return {
+    name,
+    servers: config.NATS_URL,
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+    token: config.NATS_TOKEN,
+    waitOnFirstConnect: true,
+  };
+}
+
+/** `natsOptions` read straight from the environment (the CLI's commands). */
 export function natsOptionsFromEnv(
   name: string,
   env: NodeJS.ProcessEnv = process.env,
 ): ConnectOptions {
-  return {
-    name,
-    servers: env.NATS_URL ?? DEFAULT_NATS_URL,
-    user: env.NATS_USER,
-    pass: env.NATS_PASSWORD,
-    token: env.NATS_TOKEN,
-    waitOnFirstConnect: true,
-  };
+  return natsOptions(loadConfig(NatsEnv, env), name);
 }

@@ -35,6 +35,7 @@ export {
   REQUEST_LEDGER_BUCKET,
   topology,
   topologyOptionsFromEnv,
+  streamReady,
   type BucketSpec,
   type ProvisionAction,
   type StreamSpec,
@@ -43,19 +44,21 @@ export {
 } from './topology.js';
 export { createLogger, type Logger } from './logger.js';
 export { ServiceMetrics } from './metrics.js';
+export { answer, createApi, DEFAULT_BODY_LIMIT_BYTES, type ApiOptions } from './http/api.js';
+export { conflict, HttpError, notFound, unavailable, validationFailed } from './http/errors.js';
+export type { ErrorMapper } from './http/error-map.js';
 export {
-  databaseReady,
-  exitWhenLost,
-  httpMetrics,
-  listen,
-  mountOps,
-  natsReady,
-  onShutdown,
-  readJson,
-  validationFailed,
-  type ReadinessCheck,
-  type RunningServer,
-} from './http.js';
+  errorResponses,
+  ErrorBody,
+  jsonBody,
+  jsonContent,
+  ValidationErrorBody,
+} from './http/openapi.js';
+export { databaseReady, natsReady, type ReadinessCheck } from './http/ops.js';
+export { listen, type RunningServer } from './http/server.js';
+export { runService, type ServiceContext, type ServiceDefinition } from './service/run-service.js';
+export { exitWhenLost, onShutdown } from './service/shutdown.js';
+export { ConfigError, loadConfig } from './config.js';
 export {
   openStore,
   storeOptionsFromEnv,

@@ -5,9 +5,11 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Streams } from '@cohort/contracts';
+import { z } from 'zod';
+import { envInt, loadConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { IncompatibleTopologyError } from './errors.js';
 import { ensureConsumer, type ConsumerSpec } from './subscriber/consumer.js';
@@ -136,20 +138,29 @@ export function topology(opts: TopologyOptions = {}): Topology {
   };
 }
 
-/** Reads topology options from the environment. */
-export function topologyOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TopologyOptions {
-  const num = (k: string) => {
-    const v = env[k];
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`${k} must be an integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
+/**
+ * Topology settings: `COHORT_DUPLICATE_WINDOW_MS` (at least a second), `COHORT_REPORTS_MAX_BYTES`
+ * (-1 for none), `COHORT_REPLICAS` (1 to 5, as JetStream allows).
+ */
+export const TopologyEnv = z.object({
+  COHORT_DUPLICATE_WINDOW_MS: envInt(1_000),
+  COHORT_REPORTS_MAX_BYTES: envInt(-1),
+  COHORT_REPLICAS: envInt(1, 5),
+});
+export type TopologyEnv = z.infer<typeof TopologyEnv>;
+
+/** Topology options from parsed configuration. */
+export function topologyOptions(config: TopologyEnv): TopologyOptions {
   return {
-    duplicateWindowMs: num('COHORT_DUPLICATE_WINDOW_MS'),
-    reportsMaxBytes: num('COHORT_REPORTS_MAX_BYTES'),
-    replicas: num('COHORT_REPLICAS'),
+    duplicateWindowMs: config.COHORT_DUPLICATE_WINDOW_MS,
+    reportsMaxBytes: config.COHORT_REPORTS_MAX_BYTES,
+    replicas: config.COHORT_REPLICAS,
   };
+}
+
+/** `topologyOptions` read straight from the environment (the CLI's commands). */
+export function topologyOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TopologyOptions {
+  return topologyOptions(loadConfig(TopologyEnv, env));
 }
 
 // Fields the server cannot change on a live stream, or that Cohort never lets go of (an audit
@@ -232,4 +243,13 @@ async function provisionStream(
   if (!changed) return 'unchanged';
   await jsm.streams.update(spec.name, { ...spec });
   return 'updated';
+}
+
+/** Ready while `stream` exists (unknown, not ready, while NATS is unreachable). */
+export function streamReady(conn: Connection, stream: string): () => Promise<string | null> {
+  return async () => {
+    if (!conn.isConnected()) return 'unknown while NATS is unreachable';
+    await (await jetstreamManager(conn.nc)).streams.info(stream);
+    return null;
+  };
 }

@@ -1,15 +1,8 @@
-import { Actor } from '@cohort/contracts';
-import { Hono } from 'hono';
+import { Actor, DeadLetterId } from '@cohort/contracts';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { PublishError } from '../errors.js';
-import { readJson, validationFailed } from '../http.js';
-import {
-  DEAD_LETTER_STATUSES,
-  DeadLetterConflictError,
-  DeadLetterNotFoundError,
-  type DeadLetter,
-  type DeadLetterDesk,
-} from './desk.js';
+import { errorResponses, jsonBody, jsonContent } from '../http/openapi.js';
+import { DEAD_LETTER_STATUSES, type DeadLetter, type DeadLetterDesk } from './desk.js';
 
 const ChangeBody = z
   .object({
@@ -29,9 +22,40 @@ const ListQuery = z
     status: z.enum(DEAD_LETTER_STATUSES).optional(),
   })
   .strict();
+const IdParams = z.object({ id: DeadLetterId });
+
+const Summary = z
+  .object({
+    id: z.string(),
+    consumer: z.string(),
+    status: z.enum(DEAD_LETTER_STATUSES),
+    cause: z.string(),
+    stream: z.string(),
+    seq: z.number().int(),
+    subject: z.string(),
+    deliveries: z.number().int(),
+    lastError: z.string().nullable(),
+    lastFailedAt: z.string(),
+    capturedAt: z.string(),
+  })
+  .meta({ id: 'DeadLetterSummary' });
+const Change = z.object({
+  action: z.enum(['captured', 'redriven', 'discarded']),
+  at: z.string(),
+  actor: Actor,
+  reason: z.string().nullable(),
+  redriveMsgId: z.string().optional(),
+});
+const Detail = Summary.extend({
+  headers: z.record(z.string(), z.array(z.string())),
+  payload: z.string().meta({ description: 'the original message, base64' }),
+  envelope: z.unknown().meta({ description: 'the payload as JSON when it parses, else null' }),
+  firstFailedAt: z.string(),
+  history: z.array(Change),
+}).meta({ id: 'DeadLetter' });
 
 /** A dead letter without its payload and history: one line of a list. */
-export function summary(d: DeadLetter) {
+export function summary(d: DeadLetter): z.infer<typeof Summary> {
   return {
     id: d.id,
     consumer: d.consumer,
@@ -47,53 +71,91 @@ export function summary(d: DeadLetter) {
   };
 }
 
+const TAGS = ['dead letters'];
+
 /**
  * The dead-letter desk over HTTP, to mount where operators reach it (e.g.
- * `app.route('/v1/dead-letters', deadLetterRoutes(desk))`):
- * `GET /` (?consumer, ?status), `GET /:id`, `POST /:id/redrive`, `POST /:id/discard`
- * (`{ actor, reason }`), `POST /redrive` (`{ consumer, actor, reason, ratePerSecond? }`).
+ * `app.route('/v1/dead-letters', deadLetterRoutes(desk))`): `GET /` (?consumer, ?status), `GET /{id}`, `POST /{id}/redrive`,
+ * `POST /{id}/discard` (`{ actor, reason }`), `POST /redrive` (`{ consumer, actor, reason,
+ * ratePerSecond? }`). Every read captures pending advisories first.
  */
-export function deadLetterRoutes(desk: DeadLetterDesk): Hono {
-  const app = new Hono();
+export function deadLetterRoutes(desk: DeadLetterDesk): OpenAPIHono {
+  const app = new OpenAPIHono();
 
-  app.get('/', async (c) => {
-    const q = ListQuery.safeParse(c.req.query());
-    if (!q.success) return validationFailed(c, q.error);
-    await desk.captureAll();
-    return c.json({ items: (await desk.list(q.data)).map(summary) });
-  });
-  app.post('/redrive', async (c) => {
-    const b = await readJson(c, RedriveAllBody);
-    if (b instanceof Response) return b;
-    await desk.captureAll();
-    const done = await desk.redriveAll(b.consumer, b);
-    return c.json({ redriven: done.map(summary) });
-  });
-  app.get('/:id', async (c) => {
-    await desk.captureAll();
-    return c.json(await desk.get(c.req.param('id')));
-  });
-  app.post('/:id/redrive', async (c) => {
-    const b = await readJson(c, ChangeBody);
-    if (b instanceof Response) return b;
-    return c.json(await desk.redrive(c.req.param('id'), b));
-  });
-  app.post('/:id/discard', async (c) => {
-    const b = await readJson(c, ChangeBody);
-    if (b instanceof Response) return b;
-    return c.json(await desk.discard(c.req.param('id'), b));
-  });
-
-  app.onError((e, c) => {
-    if (e instanceof DeadLetterNotFoundError)
-      return c.json({ error: 'not_found', message: e.message }, 404);
-    if (e instanceof DeadLetterConflictError)
-      return c.json({ error: 'conflict', message: e.message }, 409);
-    if (e instanceof PublishError && e.retryable) {
-      c.header('Retry-After', '2');
-      return c.json({ error: 'unavailable', message: e.message }, 503);
-    }
-    throw e;
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: TAGS,
+      summary: 'Dead letters, oldest first',
+      request: { query: ListQuery },
+      responses: {
+        200: jsonContent(z.object({ items: z.array(Summary) }), 'the list'),
+        ...errorResponses([400]),
+      },
+    }),
+    async (c) => {
+      await desk.captureAll();
+      return c.json({ items: (await desk.list(c.req.valid('query'))).map(summary) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/redrive',
+      tags: TAGS,
+      summary: 'Redrive every open dead letter of a consumer',
+      request: { body: jsonBody(RedriveAllBody) },
+      responses: {
+        200: jsonContent(z.object({ redriven: z.array(Summary) }), 'what was redriven'),
+        ...errorResponses([409], { body: true }),
+      },
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      await desk.captureAll();
+      const done = await desk.redriveAll(b.consumer, b);
+      return c.json({ redriven: done.map(summary) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: TAGS,
+      summary: 'One dead letter with its payload and history',
+      request: { params: IdParams },
+      responses: { 200: jsonContent(Detail, 'the dead letter'), ...errorResponses([400, 404]) },
+    }),
+    async (c) => {
+      await desk.captureAll();
+      return c.json(await desk.get(c.req.valid('param').id), 200);
+    },
+  );
+  for (const action of ['redrive', 'discard'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/{id}/${action}`,
+        tags: TAGS,
+        summary:
+          action === 'redrive'
+            ? 'Send it back to the one consumer that failed it'
+            : 'Record that it will never be applied',
+        request: { params: IdParams, body: jsonBody(ChangeBody) },
+        responses: {
+          200: jsonContent(Detail, 'the dead letter after the change'),
+          ...errorResponses([404, 409], { body: true }),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const change = c.req.valid('json');
+        const dl =
+          action === 'redrive' ? await desk.redrive(id, change) : await desk.discard(id, change);
+        return c.json(dl, 200);
+      },
+    );
+  }
   return app;
 }

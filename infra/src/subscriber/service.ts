@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
-import type { ReadinessCheck } from '../http.js';
+import type { ReadinessCheck } from '../http/ops.js';
 import { DeadLetterDesk } from '../deadletters/desk.js';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics.js';

@@ -1,90 +1,85 @@
-import { SubjectToken, UtcInstant } from '@cohort/contracts';
+import { createApi, errorResponses, jsonContent, notFound, validationFailed } from '@cohort/infra';
+import type { ApiOptions, Sql } from '@cohort/infra';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
-  httpMetrics,
-  mountOps,
-  validationFailed,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-  type Sql,
-} from '@cohort/infra';
-import { Hono } from 'hono';
-import type { Context } from 'hono';
-import { z } from 'zod';
+  ListQuery,
+  PageQuery,
+  PatientParams,
+  ReportPage,
+  TrialParams,
+  TrialSummary,
+} from './api-schemas.js';
 import { InvalidCursorError, listReports, trialSummary } from './queries.js';
 
-/** Page size when none is asked for, and the largest one served. */
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 500;
-
-export interface AppDeps {
+export interface AppDeps extends Pick<ApiOptions, 'metrics' | 'log' | 'ready' | 'info'> {
   db: Sql;
-  metrics: ServiceMetrics;
-  log: Logger;
-  ready: Record<string, ReadinessCheck>;
-  info?: () => Promise<Record<string, unknown>>;
 }
 
-const PageQuery = z
-  .object({
-    from: UtcInstant.optional(),
-    to: UtcInstant.optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-    cursor: z.string().max(200).optional(),
-  })
-  .strict();
-const ListQuery = PageQuery.extend({ patientId: SubjectToken.optional() }).strict();
+const TAGS = ['case reports'];
 
 /** The EDC query API over the case-report projection. */
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
-  app.use(httpMetrics(deps.metrics));
-  mountOps(app, deps.metrics, deps.ready, deps.info);
+export function createApp(deps: AppDeps): OpenAPIHono {
+  const app = createApi({
+    ...deps,
+    service: 'edc',
+    description:
+      'Electronic data capture: the case reports of every trial, kept from the REPORTS stream, ' +
+      "and each trial's summary and status.",
+    mapError: (e) =>
+      e instanceof InvalidCursorError
+        ? validationFailed([{ path: 'cursor', message: e.message }])
+        : undefined,
+  });
 
-  const trialParam = (c: Context) => SubjectToken.safeParse(c.req.param('trialId'));
-
-  async function reports(c: Context, patientId?: string) {
-    const trial = trialParam(c);
-    if (!trial.success)
-      return validationFailed(c, [{ path: 'trialId', message: 'invalid trial id' }]);
-    const schema = patientId === undefined ? ListQuery : PageQuery;
-    const q = schema.safeParse(c.req.query());
-    if (!q.success) return validationFailed(c, q.error);
-    if (patientId !== undefined && !SubjectToken.safeParse(patientId).success) {
-      return validationFailed(c, [{ path: 'patientId', message: 'invalid patient id' }]);
-    }
-    try {
-      const page = await listReports(deps.db, {
-        ...q.data,
-        trialId: trial.data,
-        ...(patientId ? { patientId } : {}),
-      });
-      return c.json(page);
-    } catch (e) {
-      if (e instanceof InvalidCursorError)
-        return validationFailed(c, [{ path: 'cursor', message: e.message }]);
-      throw e;
-    }
-  }
-
-  app.get('/v1/trials/:trialId/reports', (c) => reports(c));
-  app.get('/v1/trials/:trialId/patients/:patientId/reports', (c) =>
-    reports(c, c.req.param('patientId')),
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/trials/{trialId}/reports',
+      tags: TAGS,
+      summary: 'Reports of a trial, oldest completion first',
+      request: { params: TrialParams, query: ListQuery },
+      responses: { 200: jsonContent(ReportPage, 'one page'), ...errorResponses([400]) },
+    }),
+    async (c) => {
+      const { trialId } = c.req.valid('param');
+      return c.json(await listReports(deps.db, { ...c.req.valid('query'), trialId }), 200);
+    },
   );
-  app.get('/v1/trials/:trialId/summary', async (c) => {
-    const trial = trialParam(c);
-    if (!trial.success)
-      return validationFailed(c, [{ path: 'trialId', message: 'invalid trial id' }]);
-    const summary = await trialSummary(deps.db, trial.data);
-    if (!summary)
-      return c.json({ error: 'not_found', message: `no reports for trial ${trial.data}` }, 404);
-    return c.json(summary);
-  });
-
-  app.notFound((c) => c.json({ error: 'not_found' }, 404));
-  app.onError((e, c) => {
-    deps.log.error({ err: e }, 'unhandled error');
-    return c.json({ error: 'internal' }, 500);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/trials/{trialId}/patients/{patientId}/reports',
+      tags: TAGS,
+      summary: "One patient's reports, oldest completion first",
+      request: { params: PatientParams, query: PageQuery },
+      responses: { 200: jsonContent(ReportPage, 'one page'), ...errorResponses([400]) },
+    }),
+    async (c) => {
+      const { trialId, patientId } = c.req.valid('param');
+      return c.json(
+        await listReports(deps.db, { ...c.req.valid('query'), trialId, patientId }),
+        200,
+      );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/trials/{trialId}/summary',
+      tags: TAGS,
+      summary: "A trial's report counts, time span and status",
+      request: { params: TrialParams },
+      responses: {
+        200: jsonContent(TrialSummary, 'the summary'),
+        ...errorResponses([400, 404]),
+      },
+    }),
+    async (c) => {
+      const { trialId } = c.req.valid('param');
+      const summary = await trialSummary(deps.db, trialId);
+      if (!summary) throw notFound(`no reports for trial ${trialId}`);
+      return c.json(summary, 200);
+    },
+  );
   return app;
 }

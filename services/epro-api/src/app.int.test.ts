@@ -13,7 +13,6 @@ import {
 } from '@cohort/infra';
 import { NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { trialStatuses } from './trial-status.js';
@@ -21,7 +20,7 @@ import { trialStatuses } from './trial-status.js';
 let server: NatsServer;
 let conn: Connection;
 let jsm: JetStreamManager;
-let app: Hono;
+let app: ReturnType<typeof createApp>;
 let metrics: ServiceMetrics;
 let view: LastPerSubjectView;
 
@@ -178,6 +177,7 @@ describe('POST /v1/reports', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       error: 'validation_failed',
+      message: 'the request has invalid fields',
       issues: [{ path: 'completedAt', message: 'is in the future' }],
     });
     expect((await post(report({ completedAt: '2026-03-01T12:04:00.000Z' }))).status).toBe(202);

@@ -16,7 +16,6 @@ import {
 } from '@cohort/infra';
 import { NatsServer, reportSubmitted, testStores } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import {
@@ -33,7 +32,7 @@ let server: NatsServer;
 let conn: Connection;
 let jsm: JetStreamManager;
 let db: SqlStore;
-let app: Hono;
+let app: ReturnType<typeof createApp>;
 let events: EventStore;
 const subscribers: Subscriber[] = [];
 

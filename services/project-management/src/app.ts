@@ -1,55 +1,33 @@
-import { Actor, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
 import {
-  ConcurrencyError,
-  httpMetrics,
-  mountOps,
+  createApi,
+  errorResponses,
+  HttpError,
+  jsonBody,
+  jsonContent,
+  notFound,
   validationFailed,
-  PublishError,
-  readJson,
+  type ApiOptions,
   type EventStore,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
   type Sql,
 } from '@cohort/infra';
-import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import {
+  CreateBody,
+  History,
+  IdParams,
+  Portfolio,
+  ProjectView,
+  StatusBody,
+} from './api-schemas.js';
 import { handle, load } from './commands.js';
 import { listPortfolio } from './portfolio.js';
 import { CommandRefused, type Project } from './project.js';
 
-export interface AppDeps {
+export interface AppDeps extends Pick<ApiOptions, 'metrics' | 'log' | 'ready' | 'info'> {
   store: EventStore;
   db: Sql;
-  metrics: ServiceMetrics;
-  log: Logger;
-  ready: Record<string, ReadinessCheck>;
-  /** Facts shown by /readyz that do not decide readiness (each consumer's lag). */
-  info?: () => Promise<Record<string, unknown>>;
   now?: () => Date;
-}
-
-const CreateBody = z
-  .object({
-    requestId: z.uuid(),
-    projectId: ProjectId,
-    name: z.string().min(1).max(200),
-    actor: Actor,
-  })
-  .strict();
-const StatusBody = z
-  .object({
-    to: ProjectStatus,
-    reason: z.string().min(1).max(1000),
-    expectedVersion: z.number().int().nonnegative(),
-    actor: Actor,
-    effectiveAt: UtcInstant.optional(),
-  })
-  .strict();
-
-/** 400 for a project id that cannot be one (it could not name a subject). */
-function invalidId(c: Context) {
-  return validationFailed(c, [{ path: 'id', message: 'invalid project id' }]);
 }
 
 /** The caller's `X-Correlation-Id`, when it sent a non-empty one. */
@@ -69,139 +47,173 @@ function view(state: Project & { exists: true }, version: number) {
   };
 }
 
+/** The Project aggregate's refusals as answers. */
+function refusal(e: unknown): HttpError | undefined {
+  if (!(e instanceof CommandRefused)) return undefined;
+  const r = e.refusal;
+  switch (r.kind) {
+    case 'not-found':
+      return notFound(`no project ${r.projectId}`, { projectId: r.projectId });
+    case 'already-exists':
+      return new HttpError(
+        409,
+        'already_exists',
+        `project ${r.projectId} exists (another requestId)`,
+      );
+    case 'request-conflict':
+      return new HttpError(
+        409,
+        'request_id_conflict',
+        'this requestId was already used for a different project',
+        { requestId: r.requestId },
+      );
+    case 'transition-not-allowed':
+      return new HttpError(
+        422,
+        'transition_not_allowed',
+        `${r.from} -> ${r.to} is not allowed; from ${r.from}: ${r.allowed.join(', ') || 'nothing (final)'}`,
+        { from: r.from, to: r.to, allowed: r.allowed },
+      );
+    case 'reason-required':
+      return validationFailed([
+        { path: 'reason', message: `a reason is required to move to ${r.to}` },
+      ]);
+  }
+}
+
+const TAGS = ['projects'];
+
 /** The project-management HTTP app: commands on the Project aggregate and its read models. */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(deps: AppDeps): OpenAPIHono {
   const now = deps.now ?? (() => new Date());
-  const app = new Hono();
-  app.use(httpMetrics(deps.metrics));
-  mountOps(app, deps.metrics, deps.ready, deps.info);
-
-  app.post('/v1/projects', async (c) => {
-    const b = await readJson(c, CreateBody);
-    if (b instanceof Response) return b;
-    const r = await handle(deps.store, {
-      type: 'CreateProject',
-      ...b,
-      at: now().toISOString(),
-      ...correlation(c),
-    });
-    if (!r.state.exists) throw new Error('created project has no state');
-    return c.json(view(r.state, r.version), r.appended.length > 0 ? 201 : 200);
+  const app = createApi({
+    ...deps,
+    service: 'project-management',
+    description:
+      'Trial projects: an event-sourced lifecycle whose status changes fan out to every ' +
+      'service through the PROJECTS stream, and a portfolio of every project.',
+    mapError: refusal,
   });
 
-  app.post('/v1/projects/:id/status', async (c) => {
-    const id = ProjectId.safeParse(c.req.param('id'));
-    if (!id.success) return invalidId(c);
-    const b = await readJson(c, StatusBody);
-    if (b instanceof Response) return b;
-    const r = await handle(
-      deps.store,
-      {
-        type: 'ChangeStatus',
-        projectId: id.data,
-        to: b.to,
-        actor: b.actor,
-        at: now().toISOString(),
-        ...(b.effectiveAt !== undefined ? { effectiveAt: b.effectiveAt } : {}),
-        ...correlation(c),
-        ...(b.reason !== undefined ? { reason: b.reason } : {}),
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/projects',
+      tags: TAGS,
+      summary: 'Create a trial project (idempotent by requestId)',
+      request: { body: jsonBody(CreateBody) },
+      responses: {
+        201: jsonContent(ProjectView, 'created'),
+        200: jsonContent(ProjectView, 'created before by the same request'),
+        ...errorResponses([409], { body: true }),
       },
-      b.expectedVersion,
-    );
-    if (!r.state.exists) throw new Error('changed project has no state');
-    return c.json(view(r.state, r.version));
-  });
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const r = await handle(deps.store, {
+        type: 'CreateProject',
+        ...b,
+        at: now().toISOString(),
+        ...correlation(c),
+      });
+      if (!r.state.exists) throw new Error('created project has no state');
+      const body = view(r.state, r.version);
+      return r.appended.length > 0 ? c.json(body, 201) : c.json(body, 200);
+    },
+  );
 
-  app.get('/v1/projects', async (c) => c.json({ items: await listPortfolio(deps.db) }));
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/projects/{id}/status',
+      tags: TAGS,
+      summary: "Change a project's status, at the version you decided on",
+      request: { params: IdParams, body: jsonBody(StatusBody) },
+      responses: {
+        200: jsonContent(ProjectView, 'changed'),
+        ...errorResponses([404, 409, 422], { body: true }),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const b = c.req.valid('json');
+      const r = await handle(
+        deps.store,
+        {
+          type: 'ChangeStatus',
+          projectId: id,
+          to: b.to,
+          actor: b.actor,
+          at: now().toISOString(),
+          reason: b.reason,
+          ...(b.effectiveAt !== undefined ? { effectiveAt: b.effectiveAt } : {}),
+          ...correlation(c),
+        },
+        b.expectedVersion,
+      );
+      if (!r.state.exists) throw new Error('changed project has no state');
+      return c.json(view(r.state, r.version), 200);
+    },
+  );
 
-  app.get('/v1/projects/:id', async (c) => {
-    const id = ProjectId.safeParse(c.req.param('id'));
-    if (!id.success) return invalidId(c);
-    const { state, version } = await load(deps.store, id.data);
-    if (!state.exists) return c.json({ error: 'not_found' }, 404);
-    return c.json(view(state, version));
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects',
+      tags: TAGS,
+      summary: 'Every project with its status and report count',
+      responses: { 200: jsonContent(Portfolio, 'the portfolio'), ...errorResponses([]) },
+    }),
+    async (c) => c.json({ items: await listPortfolio(deps.db) }, 200),
+  );
 
-  app.get('/v1/projects/:id/history', async (c) => {
-    const id = ProjectId.safeParse(c.req.param('id'));
-    if (!id.success) return invalidId(c);
-    const { state, events } = await load(deps.store, id.data);
-    if (!state.exists) return c.json({ error: 'not_found' }, 404);
-    return c.json({
-      projectId: state.projectId,
-      items: events.map(({ version, event: e }) => ({
-        version,
-        type: e.type,
-        at: e.recordedAt,
-        actor: e.actor,
-        from: e.type === 'ProjectStatusChanged' ? e.data.from : null,
-        to: e.type === 'ProjectStatusChanged' ? e.data.to : e.data.status,
-        reason: e.reason ?? null,
-        effectiveAt: e.type === 'ProjectStatusChanged' ? e.data.effectiveAt : e.occurredAt,
-      })),
-    });
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{id}',
+      tags: TAGS,
+      summary: 'One project',
+      request: { params: IdParams },
+      responses: { 200: jsonContent(ProjectView, 'the project'), ...errorResponses([400, 404]) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { state, version } = await load(deps.store, id);
+      if (!state.exists) throw notFound(`no project ${id}`);
+      return c.json(view(state, version), 200);
+    },
+  );
 
-  app.notFound((c) => c.json({ error: 'not_found' }, 404));
-  app.onError((e, c) => {
-    if (e instanceof CommandRefused) {
-      const r = e.refusal;
-      switch (r.kind) {
-        case 'not-found':
-          return c.json({ error: 'not_found', projectId: r.projectId }, 404);
-        case 'already-exists':
-          return c.json(
-            {
-              error: 'already_exists',
-              message: `project ${r.projectId} exists (another requestId)`,
-            },
-            409,
-          );
-        case 'request-conflict':
-          return c.json(
-            {
-              error: 'request_id_conflict',
-              message: 'this requestId was already used for a different project',
-              requestId: r.requestId,
-            },
-            409,
-          );
-        case 'transition-not-allowed':
-          return c.json(
-            {
-              error: 'transition_not_allowed',
-              message: `${r.from} -> ${r.to} is not allowed; from ${r.from}: ${r.allowed.join(', ') || 'nothing (final)'}`,
-              from: r.from,
-              to: r.to,
-              allowed: r.allowed,
-            },
-            422,
-          );
-        case 'reason-required':
-          return validationFailed(c, [
-            { path: 'reason', message: `a reason is required to move to ${r.to}` },
-          ]);
-      }
-    }
-    if (e instanceof ConcurrencyError) {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/projects/{id}/history',
+      tags: TAGS,
+      summary: 'Every change of a project: who, when, why',
+      request: { params: IdParams },
+      responses: { 200: jsonContent(History, 'the history'), ...errorResponses([400, 404]) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { state, events } = await load(deps.store, id);
+      if (!state.exists) throw notFound(`no project ${id}`);
       return c.json(
         {
-          error: 'version_conflict',
-          message: `the project is at version ${e.currentVersion}; reload it and decide again`,
-          currentVersion: e.currentVersion,
+          projectId: state.projectId,
+          items: events.map(({ version, event: e }) => ({
+            version,
+            type: e.type,
+            at: e.recordedAt,
+            actor: e.actor,
+            from: e.type === 'ProjectStatusChanged' ? e.data.from : null,
+            to: e.type === 'ProjectStatusChanged' ? e.data.to : e.data.status,
+            reason: e.reason ?? null,
+            effectiveAt: e.type === 'ProjectStatusChanged' ? e.data.effectiveAt : e.occurredAt,
+          })),
         },
-        409,
+        200,
       );
-    }
-    if (e instanceof PublishError && e.retryable) {
-      c.header('Retry-After', '2');
-      return c.json(
-        { error: 'unavailable', message: 'the event store is unavailable; retry later' },
-        503,
-      );
-    }
-    deps.log.error({ err: e }, 'unhandled error');
-    return c.json({ error: 'internal' }, 500);
-  });
+    },
+  );
   return app;
 }

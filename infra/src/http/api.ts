@@ -1,0 +1,84 @@
+import { fieldIssues } from '@cohort/contracts';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import type { Logger } from '../logger.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { mountDocs } from './docs.js';
+import { toHttpError, type ErrorMapper } from './error-map.js';
+import { notFound, validationFailed, type HttpError } from './errors.js';
+import { jsonBodies } from './json-body.js';
+import { httpMetrics, mountOps, type ReadinessCheck } from './ops.js';
+
+/** Most bytes a request body may have unless the service says otherwise. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface ApiOptions {
+  /** The service: the document's title and the metrics' label. */
+  service: string;
+  /** One paragraph for the OpenAPI document. */
+  description: string;
+  metrics: ServiceMetrics;
+  log: Logger;
+  /** Readiness checks for `/readyz`. */
+  ready: Record<string, ReadinessCheck>;
+  /** Facts `/readyz` shows that do not decide readiness (e.g. each consumer's lag). */
+  info?: () => Promise<Record<string, unknown>>;
+  /** The service's own domain errors as answers; the common ones are mapped anyway. */
+  mapError?: ErrorMapper;
+  bodyLimitBytes?: number;
+}
+
+/** Answers with an HttpError in the common shape, with its headers. */
+export function answer(c: Context, e: HttpError): Response {
+  for (const [k, v] of Object.entries(e.headers)) c.header(k, v);
+  return c.json(e.body, e.status);
+}
+
+/**
+ * The HTTP edge every Cohort service is built on: an OpenAPIHono app whose routes validate their
+ * params, query and body with the zod schemas they are documented with (400 naming every
+ * failing field), JSON bodies only and bounded, one mapping from errors to answers, request
+ * metrics, `/healthz`, `/readyz`, `/metrics`, the OpenAPI 3.1 document at `/openapi.json` and
+ * an interactive reference at `/docs`. The service adds its routes with `app.openapi()`.
+ */
+export function createApi(opts: ApiOptions): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return answer(c, validationFailed(fieldIssues(result.error)));
+    },
+  });
+  app.use(httpMetrics(opts.metrics));
+  app.use(jsonBodies(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
+  mountOps(app, opts.metrics, opts.ready, opts.info);
+  const doc = {
+    openapi: '3.1.0',
+    info: { title: `Cohort ${opts.service}`, version: '1', description: opts.description },
+  };
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/openapi.json',
+      tags: ['documentation'],
+      summary: 'This OpenAPI document',
+      responses: {
+        200: {
+          description: 'OpenAPI 3.1',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
+    }),
+    (c) => c.json(app.getOpenAPI31Document(doc), 200),
+  );
+  mountDocs(app, `Cohort ${opts.service}`);
+  app.notFound((c) => answer(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
+  app.onError((e, c) => {
+    const h = toHttpError(e, opts.mapError);
+    if (h.status >= 500) {
+      const level = h.status === 503 ? 'warn' : 'error';
+      opts.log[level]({ err: e, method: c.req.method, path: c.req.path }, 'request failed');
+    }
+    return answer(c, h);
+  });
+  return app;
+}

@@ -1,0 +1,127 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { z } from 'zod';
+import { ConfigError, envInt, envString, loadConfig } from '../config.js';
+import { connect, NatsEnv, natsOptions, type Connection } from '../connection.js';
+import type { ApiOptions } from '../http/api.js';
+import { databaseReady, natsReady, type ReadinessCheck } from '../http/ops.js';
+import { listen } from '../http/server.js';
+import { createLogger, type Logger } from '../logger.js';
+import { ServiceMetrics } from '../metrics.js';
+import { openStore, storeOptionsFromEnv, type SqlStore } from '../store/sql-store.js';
+import type { Projection } from '../subscriber/projection.js';
+import { startProjections, type RunningProjections } from '../subscriber/service.js';
+import { provision, topology, TopologyEnv, topologyOptions } from '../topology.js';
+import { exitWhenLost, onShutdown } from './shutdown.js';
+
+/** Exit code of a service that cannot start with the configuration it was given. */
+export const EXIT_BAD_CONFIG = 2;
+
+/** What every service reads: NATS, topology, where to listen, how much to log. */
+function serviceEnv(defaultPort: number) {
+  return NatsEnv.extend(TopologyEnv.shape).extend({
+    PORT: envInt(0, 65_535).default(defaultPort),
+    HOST: envString().default('0.0.0.0'),
+    LOG_LEVEL: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .optional()
+      .catch(undefined),
+  });
+}
+export type ServiceEnv = z.infer<ReturnType<typeof serviceEnv>>;
+
+export interface ServiceContext<S extends z.ZodRawShape> {
+  /** The parsed configuration: the common variables and the service's own. */
+  config: ServiceEnv & z.infer<z.ZodObject<S>>;
+  log: Logger;
+  metrics: ServiceMetrics;
+  conn: Connection;
+  /** What `createApi` needs from the runtime: readiness of NATS, database and consumers, lag. */
+  api: Pick<ApiOptions, 'service' | 'metrics' | 'log' | 'ready' | 'info'>;
+  /** Runs `stop` at shutdown, after the server closes and before NATS drains (last first). */
+  onStop: (stop: () => Promise<void>) => void;
+}
+
+export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
+  /** The service's name: its logs, metrics, NATS connection, schema and data directory. */
+  name: string;
+  /** `PORT` when none is set. */
+  port: number;
+  /** The service's own variables, as zod fields over the environment. */
+  env?: S;
+  /** Opens the service's SQL store (PGlite, or PostgreSQL with `DATABASE_URL`). */
+  database?: D;
+  /** Read models fed by durable consumers, in the service's store. */
+  projections?: Projection[];
+  /** Builds the HTTP app from what the runtime opened. */
+  setup(
+    ctx: ServiceContext<S> & (D extends true ? { store: SqlStore } : object),
+  ): Promise<OpenAPIHono> | OpenAPIHono;
+}
+
+/**
+ * Runs a service: parses its configuration (a bad variable stops it at once, exit code 2,
+ * naming the variable), connects to NATS, provisions the topology with its durables, opens its
+ * store, starts its projections and the dead-letter capture, serves its app, and on SIGTERM or
+ * SIGINT stops in order: the server (in-flight requests finish), what setup registered, the
+ * projections (the batch in hand is applied and acked), the store, then NATS drains.
+ */
+export async function runService<
+  S extends z.ZodRawShape = z.ZodRawShape,
+  D extends boolean = false,
+>(def: ServiceDefinition<S, D>): Promise<void> {
+  const schema = serviceEnv(def.port).extend(def.env ?? ({} as S));
+  let config: ServiceContext<S>['config'];
+  try {
+    config = loadConfig(schema, process.env) as ServiceContext<S>['config'];
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${def.name}: ${e.message}\n`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+  const log = createLogger(def.name);
+  const metrics = new ServiceMetrics(def.name);
+  const store = def.database ? await openStore(storeOptionsFromEnv(def.name)) : undefined;
+  if (store) {
+    exitWhenLost(store, log);
+    log.info({ store: store.kind, location: store.location }, 'database open');
+  }
+  const conn = await connect(natsOptions(config, def.name));
+  const jsm = await jetstreamManager(conn.nc);
+  for (const a of await provision(conn, jsm, topology(topologyOptions(config)))) {
+    log.info(a, 'topology');
+  }
+  const ready: Record<string, ReadinessCheck> = { nats: natsReady(conn) };
+  if (store) ready.database = databaseReady(store);
+  let running: RunningProjections | undefined;
+  const projections = store && def.projections?.length ? def.projections : [];
+  if (projections.length > 0) {
+    ready.consumers = () => (running ? running.ready() : Promise.resolve('starting'));
+  }
+  const info =
+    projections.length > 0 ? async () => ({ lag: running ? await running.lag() : {} }) : undefined;
+  const stops: (() => Promise<void>)[] = [];
+  const ctx: ServiceContext<S> = {
+    config,
+    log,
+    metrics,
+    conn,
+    api: { service: def.name, metrics, log, ready, info },
+    onStop: (stop) => stops.push(stop),
+  };
+  // The app is built before the first message is pulled: a batch in hand is never kept
+  // waiting behind the service's own start-up.
+  const app = await def.setup({ ...ctx, store } as Parameters<typeof def.setup>[0]);
+  if (store && projections.length > 0) {
+    running = await startProjections({ conn, store, projections, metrics, log });
+  }
+  const server = await listen(app, config.PORT, config.HOST);
+  log.info({ port: server.port }, 'listening');
+  onShutdown(log, async () => {
+    await server.close();
+    for (const stop of stops.reverse()) await stop();
+    await running?.stop();
+    await store?.close();
+    await conn.drain();
+  });
+}
