@@ -44,7 +44,13 @@ export {
 } from './topology.js';
 export { createLogger, type Logger } from './logger.js';
 export { ServiceMetrics } from './metrics.js';
-export { answer, createApi, DEFAULT_BODY_LIMIT_BYTES, type ApiOptions } from './http/api.js';
+export {
+  answer,
+  createApi,
+  createRouter,
+  DEFAULT_BODY_LIMIT_BYTES,
+  type ApiOptions,
+} from './http/api.js';
 export { conflict, HttpError, notFound, unavailable, validationFailed } from './http/errors.js';
 export type { ErrorMapper } from './http/error-map.js';
 export {

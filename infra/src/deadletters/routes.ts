@@ -1,7 +1,9 @@
 import { Actor, DeadLetterId } from '@cohort/contracts';
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { createRouter } from '../http/api.js';
 import { errorResponses, jsonBody, jsonContent } from '../http/openapi.js';
+import type { Logger } from '../logger.js';
 import { DEAD_LETTER_STATUSES, type DeadLetter, type DeadLetterDesk } from './desk.js';
 
 const ChangeBody = z
@@ -79,8 +81,8 @@ const TAGS = ['dead letters'];
  * `POST /{id}/discard` (`{ actor, reason }`), `POST /redrive` (`{ consumer, actor, reason,
  * ratePerSecond? }`). Every read captures pending advisories first.
  */
-export function deadLetterRoutes(desk: DeadLetterDesk): OpenAPIHono {
-  const app = new OpenAPIHono();
+export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHono {
+  const app = createRouter({ log });
 
   app.openapi(
     createRoute({

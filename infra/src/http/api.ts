@@ -36,6 +36,29 @@ export function answer(c: Context, e: HttpError): Response {
 }
 
 /**
+ * A router of the edge: routes validate with the zod schemas they are documented with (400
+ * naming every failing field), and errors are answered by the one error map. `createApi` builds
+ * on it; a router mounted in an app (`app.route(path, router)`) answers its own errors alike.
+ */
+export function createRouter(opts: { log?: Logger; mapError?: ErrorMapper } = {}): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return answer(c, validationFailed(fieldIssues(result.error)));
+    },
+  });
+  app.notFound((c) => answer(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
+  app.onError((e, c) => {
+    const h = toHttpError(e, opts.mapError);
+    if (h.status >= 500) {
+      const level = h.status === 503 ? 'warn' : 'error';
+      opts.log?.[level]({ err: e, method: c.req.method, path: c.req.path }, 'request failed');
+    }
+    return answer(c, h);
+  });
+  return app;
+}
+
+/**
  * The HTTP edge every Cohort service is built on: an OpenAPIHono app whose routes validate their
  * params, query and body with the zod schemas they are documented with (400 naming every
  * failing field), JSON bodies only and bounded, one mapping from errors to answers, request
@@ -43,11 +66,7 @@ export function answer(c: Context, e: HttpError): Response {
  * an interactive reference at `/docs`. The service adds its routes with `app.openapi()`.
  */
 export function createApi(opts: ApiOptions): OpenAPIHono {
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => {
-      if (!result.success) return answer(c, validationFailed(fieldIssues(result.error)));
-    },
-  });
+  const app = createRouter(opts);
   app.use(httpMetrics(opts.metrics));
   app.use(jsonBodies(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   mountOps(app, opts.metrics, opts.ready, opts.info);
@@ -71,14 +90,5 @@ export function createApi(opts: ApiOptions): OpenAPIHono {
     (c) => c.json(app.getOpenAPI31Document(doc), 200),
   );
   mountDocs(app, `Cohort ${opts.service}`);
-  app.notFound((c) => answer(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
-  app.onError((e, c) => {
-    const h = toHttpError(e, opts.mapError);
-    if (h.status >= 500) {
-      const level = h.status === 503 ? 'warn' : 'error';
-      opts.log[level]({ err: e, method: c.req.method, path: c.req.path }, 'request failed');
-    }
-    return answer(c, h);
-  });
   return app;
 }

@@ -3,3 +3,9 @@ export { freePort } from './free-port.js';
 export { testStores, type TestStore } from './stores.js';
 export { reportSubmitted } from './events.js';
 export { trialsIn } from './projects.js';
+export {
+  conformingToOpenApi,
+  openApiDocument,
+  openApiProblems,
+  undocumentedRoutes,
+} from './openapi.js';

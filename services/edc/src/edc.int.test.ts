@@ -1,6 +1,13 @@
 import { newEventId, type ProjectStatusChanged, type ReportSubmitted } from '@cohort/contracts';
 import { createLogger, ServiceMetrics, type EventMeta, type SqlStore } from '@cohort/infra';
-import { reportSubmitted, testStores } from '@cohort/infra/testing';
+import {
+  conformingToOpenApi,
+  openApiDocument,
+  openApiProblems,
+  reportSubmitted,
+  testStores,
+  undocumentedRoutes,
+} from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { caseReports, migrations } from './case-reports.js';
@@ -105,16 +112,26 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
   });
 
   describe('HTTP API', () => {
+    const app = () =>
+      conformingToOpenApi(
+        createApp({
+          db: perEvent,
+          metrics: new ServiceMetrics('edc', { defaults: false }),
+          log: createLogger('edc'),
+          ready: {},
+        }),
+      );
     const get = async <T>(path: string) => {
-      const app = createApp({
-        db: perEvent,
-        metrics: new ServiceMetrics('edc', { defaults: false }),
-        log: createLogger('edc'),
-        ready: {},
-      });
-      const res = await app.request(path);
+      const res = await app().request(path);
       return { status: res.status, body: (await res.json()) as T };
     };
+
+    it('is described by a valid OpenAPI 3.1 document, every route of it', async () => {
+      const a = app();
+      const doc = await openApiDocument(a);
+      expect(await openApiProblems(doc)).toBeNull();
+      expect(undocumentedRoutes(a, doc)).toEqual([]);
+    });
 
     it('pages through a trial in completion order', async () => {
       const first = await get<Page<CaseReport>>('/v1/trials/T-A/reports?limit=4');

@@ -11,7 +11,14 @@ import {
   topology,
   type Connection,
 } from '@cohort/infra';
-import { NatsServer, trialsIn } from '@cohort/infra/testing';
+import {
+  conformingToOpenApi,
+  NatsServer,
+  openApiDocument,
+  openApiProblems,
+  trialsIn,
+  undocumentedRoutes,
+} from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -69,15 +76,26 @@ beforeAll(async () => {
   view = new LastPerSubjectView(conn, 'PROJECTS', 'projects.>');
   await view.start();
   await view.ready;
-  app = createApp({
-    trials: trialStatuses(view),
-    ingest: await IdempotentPublisher.open(conn, new Publisher(conn, { timeoutMs: 1_000 }), {
-      stream: 'REPORTS',
+  app = conformingToOpenApi(
+    createApp({
+      trials: trialStatuses(view),
+      ingest: await IdempotentPublisher.open(conn, new Publisher(conn, { timeoutMs: 1_000 }), {
+        stream: 'REPORTS',
+      }),
+      metrics,
+      log: createLogger('epro-api'),
+      now: () => NOW,
+      ready: { nats: () => Promise.resolve(conn.isConnected() ? null : 'down') },
     }),
-    metrics,
-    log: createLogger('epro-api'),
-    now: () => NOW,
-    ready: { nats: () => Promise.resolve(conn.isConnected() ? null : 'down') },
+  );
+});
+
+describe('the OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 and describes every route of the app', async () => {
+    const doc = await openApiDocument(app);
+    expect(await openApiProblems(doc)).toBeNull();
+    expect(undocumentedRoutes(app, doc)).toEqual([]);
+    expect((await app.request('/docs')).headers.get('content-type')).toMatch(/text\/html/);
   });
 });
 

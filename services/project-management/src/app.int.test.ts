@@ -14,7 +14,15 @@ import {
   type Connection,
   type SqlStore,
 } from '@cohort/infra';
-import { NatsServer, reportSubmitted, testStores } from '@cohort/infra/testing';
+import {
+  conformingToOpenApi,
+  NatsServer,
+  openApiDocument,
+  openApiProblems,
+  reportSubmitted,
+  testStores,
+  undocumentedRoutes,
+} from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -59,13 +67,15 @@ beforeAll(async () => {
     subscribers.push(s);
   }
   events = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
-  app = createApp({
-    store: events,
-    db,
-    metrics,
-    log: createLogger('t'),
-    ready: {},
-  });
+  app = conformingToOpenApi(
+    createApp({
+      store: events,
+      db,
+      metrics,
+      log: createLogger('t'),
+      ready: {},
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -80,6 +90,12 @@ async function create(projectId: string, requestId: string = crypto.randomUUID()
 }
 
 describe('project-management HTTP', () => {
+  it('is described by a valid OpenAPI 3.1 document, every route of it', async () => {
+    const doc = await openApiDocument(app);
+    expect(await openApiProblems(doc)).toBeNull();
+    expect(undocumentedRoutes(app, doc)).toEqual([]);
+  });
+
   it('creates a project once per requestId', async () => {
     const requestId = crypto.randomUUID();
     const first = await create('TR-1', requestId);
