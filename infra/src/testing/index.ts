@@ -4,6 +4,7 @@ export { testStores, type TestStore } from './stores.js';
 export { reportSubmitted } from './events.js';
 export { trialsIn } from './projects.js';
 export {
+  bodyGuards,
   conformingToOpenApi,
   openApiDocument,
   openApiProblems,

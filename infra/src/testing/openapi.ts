@@ -94,3 +94,38 @@ export function conformingToOpenApi<A extends DocumentedApp>(app: A): A {
   };
   return app;
 }
+
+/**
+ * For every documented operation that takes a body, what the app answered to a `text/plain`
+ * body and to a JSON body one byte over `limitBytes` sent without a Content-Length (streamed):
+ * a guarded app answers 415 and 413. Returns `METHOD path -> [status for text, for too large]`.
+ */
+export async function bodyGuards(
+  app: DocumentedApp,
+  limitBytes: number,
+): Promise<Record<string, [number, number]>> {
+  const doc = (await openApiDocument(app)) as unknown as {
+    paths: Record<string, Record<string, { requestBody?: unknown }>>;
+  };
+  const out: Record<string, [number, number]> = {};
+  for (const [template, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (!op.requestBody) continue;
+      const path = template.replace(/\{[^}]+\}/g, 'x');
+      const text = await app.request(path, {
+        method: method.toUpperCase(),
+        headers: { 'content-type': 'text/plain' },
+        body: '{}',
+      });
+      const big = `{"x":"${'a'.repeat(limitBytes)}"}`;
+      const large = await app.request(path, {
+        method: method.toUpperCase(),
+        headers: { 'content-type': 'application/json' },
+        body: new Blob([big]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      out[`${method.toUpperCase()} ${template}`] = [text.status, large.status];
+    }
+  }
+  return out;
+}

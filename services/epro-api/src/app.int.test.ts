@@ -12,6 +12,7 @@ import {
   type Connection,
 } from '@cohort/infra';
 import {
+  bodyGuards,
   conformingToOpenApi,
   NatsServer,
   openApiDocument,
@@ -21,7 +22,7 @@ import {
 } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from './app.js';
+import { createApp, DEFAULT_BODY_LIMIT_BYTES as LIMIT } from './app.js';
 import { trialStatuses } from './trial-status.js';
 
 let server: NatsServer;
@@ -95,6 +96,14 @@ describe('the OpenAPI document', () => {
     const doc = await openApiDocument(app);
     expect(await openApiProblems(doc)).toBeNull();
     expect(undocumentedRoutes(app, doc)).toEqual([]);
+  });
+
+  it('refuses a body that is not JSON (415) or too large (413) on every route that takes one', async () => {
+    const guards = await bodyGuards(app, LIMIT);
+    expect(Object.keys(guards).length).toBeGreaterThan(0);
+    for (const [route, statuses] of Object.entries(guards)) {
+      expect([route, ...statuses]).toEqual([route, 415, 413]);
+    }
     expect((await app.request('/docs')).headers.get('content-type')).toMatch(/text\/html/);
   });
 });

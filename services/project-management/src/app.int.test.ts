@@ -2,6 +2,7 @@ import { projectSubject, reportSubject, Streams } from '@cohort/contracts';
 import {
   connect,
   createLogger,
+  DEFAULT_BODY_LIMIT_BYTES as LIMIT,
   JetStreamEventStore,
   type EventStore,
   openStore,
@@ -15,6 +16,7 @@ import {
   type SqlStore,
 } from '@cohort/infra';
 import {
+  bodyGuards,
   conformingToOpenApi,
   NatsServer,
   openApiDocument,
@@ -94,6 +96,14 @@ describe('project-management HTTP', () => {
     const doc = await openApiDocument(app);
     expect(await openApiProblems(doc)).toBeNull();
     expect(undocumentedRoutes(app, doc)).toEqual([]);
+  });
+
+  it('refuses a body that is not JSON (415) or too large (413) on every route that takes one', async () => {
+    const guards = await bodyGuards(app, LIMIT);
+    expect(Object.keys(guards).length).toBeGreaterThan(0);
+    for (const [route, statuses] of Object.entries(guards)) {
+      expect([route, ...statuses]).toEqual([route, 415, 413]);
+    }
   });
 
   it('creates a project once per requestId', async () => {
