@@ -19,9 +19,25 @@ export const EventId = z.uuid({ version: 'v7' });
 /** An ISO-8601 instant in UTC with a trailing `Z` (no offsets), e.g. `2026-01-31T09:00:00.000Z`. */
 export const UtcInstant = z.iso.datetime({ offset: false });
 
-/** Who did it: a person or a system, and the role they acted in. */
+/**
+ * The capacity someone acts in: a patient keeping a diary; site staff (coordinator,
+ * investigator); the sponsor's monitor and the sponsor; operators of the platform (ops); and
+ * systems (a site's device gateway, a service of Cohort's own).
+ */
+export const Role = z.enum([
+  'patient',
+  'coordinator',
+  'investigator',
+  'monitor',
+  'sponsor',
+  'ops',
+  'system',
+]);
+export type Role = z.infer<typeof Role>;
+
+/** Who did it: the verified caller's id (a token's `sub`) and the role they acted in. */
 export const Actor = z.object({
   id: z.string().min(1).max(128),
-  role: z.enum(['patient', 'investigator', 'coordinator', 'monitor', 'sponsor', 'system']),
+  role: Role,
 });
 export type Actor = z.infer<typeof Actor>;

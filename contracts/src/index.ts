@@ -1,4 +1,4 @@
-export { Actor, EventId, MAX_TOKEN_LENGTH, SubjectToken, UtcInstant } from './ids.js';
+export { Actor, EventId, MAX_TOKEN_LENGTH, Role, SubjectToken, UtcInstant } from './ids.js';
 export { AnyEnvelope, EnvelopeFields, eventSchema } from './envelope.js';
 export {
   Answer,
