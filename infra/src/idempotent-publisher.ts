@@ -52,9 +52,20 @@ interface Reservation {
   seq?: number;
 }
 
-// Margin for clocks and in-flight publishes when deciding that a reservation is still inside
-// the stream's dedup window (and a republish is therefore deduplicated by the server).
-const WINDOW_MARGIN_MS = 10_000;
+/**
+ * Margin for clocks and in-flight publishes when deciding that a reservation is still inside
+ * the stream's dedup window (and a republish is therefore deduplicated by the server).
+ */
+export const WINDOW_MARGIN_MS = 10_000;
+
+export interface IdempotentPublisherOptions {
+  /** The stream that stores the events (searched for a request beyond its dedup window). */
+  stream: string;
+  /** The stream's `duplicate_window` in milliseconds. */
+  duplicateWindowMs?: number;
+  /** The clock for record times and the dedup-window decision, in epoch ms; Date.now by default. */
+  now?: () => number;
+}
 
 /**
  * Publishes each client request at most once, forever, not just within the stream's dedup
@@ -78,6 +89,7 @@ export class IdempotentPublisher {
   readonly #jsm: JetStreamManager;
   readonly #stream: string;
   readonly #windowMs: number;
+  readonly #now: () => number;
   readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
 
@@ -89,6 +101,7 @@ export class IdempotentPublisher {
     jsm: JetStreamManager,
     stream: string,
     windowMs: number,
+    now: () => number,
   ) {
     this.#conn = conn;
     this.#kv = kv;
@@ -97,13 +110,14 @@ export class IdempotentPublisher {
     this.#jsm = jsm;
     this.#stream = stream;
     this.#windowMs = windowMs;
+    this.#now = now;
   }
 
   /** Opens the ledger bucket (provisioned by `provision()`). */
   static async open(
     conn: Connection,
     publisher: Publisher,
-    opts: { stream: string; duplicateWindowMs?: number },
+    opts: IdempotentPublisherOptions,
   ): Promise<IdempotentPublisher> {
     const kv = await new Kvm(conn.nc).open(REQUEST_LEDGER_BUCKET);
     const jsm = await jetstreamManager(conn.nc);
@@ -115,6 +129,7 @@ export class IdempotentPublisher {
       jsm,
       opts.stream,
       opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+      opts.now ?? Date.now,
     );
   }
 
@@ -132,7 +147,7 @@ export class IdempotentPublisher {
     const fresh: Reservation = {
       hash,
       eventId: newEventId(),
-      recordedAt: new Date().toISOString(),
+      recordedAt: new Date(this.#now()).toISOString(),
       subject: input.subject,
     };
     let reserved = true;
@@ -181,7 +196,7 @@ export class IdempotentPublisher {
     const r = this.#reservation(input.requestId, entry.value, hash);
     if (r.stream !== undefined && r.seq !== undefined) return recorded(r, r.stream, r.seq);
     // Reserved but not known to be stored: a request in flight, or one that crashed.
-    const age = Date.now() - entry.created.getTime();
+    const age = this.#now() - entry.created.getTime();
     let ack: PubAck | undefined;
     if (age >= this.#windowMs - WINDOW_MARGIN_MS) {
       ack = await this.#findStored(r.subject, input.requestId, entry.created);

@@ -11,7 +11,13 @@ import {
   StreamUnavailableError,
   WrongLastSequenceError,
 } from './errors.js';
-import { contentHash, IdempotentPublisher, RequestConflictError } from './idempotent-publisher.js';
+import { newEventId } from '@cohort/contracts';
+import {
+  contentHash,
+  IdempotentPublisher,
+  RequestConflictError,
+  WINDOW_MARGIN_MS,
+} from './idempotent-publisher.js';
 import { Publisher } from './publisher.js';
 import { provision, REQUEST_LEDGER_BUCKET, topology } from './topology.js';
 import { NatsServer } from './testing/nats-server.js';
@@ -146,62 +152,130 @@ describe('Publisher', () => {
 });
 
 describe('IdempotentPublisher', () => {
-  const build = (body: object) => (eventId: string, recordedAt: string) =>
-    enc.encode(JSON.stringify({ id: eventId, recordedAt, ...body }));
+  // A stream of their own, with a window longer than the margin, so that both sides of the
+  // window decision are reachable; the clock is injected to stand on either side of it.
+  const STREAM = 'IDEMPOTENT';
+  const WINDOW_MS = 60_000;
 
-  it('stores once, answers retries with the same event, refuses other content', async () => {
-    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
-      stream: 'REPORTS',
-      duplicateWindowMs: 1_000,
-    });
-    const body = { a: 1, b: [1, 2] };
-    const input = {
-      requestId: crypto.randomUUID(),
-      content: body,
-      subject: 'reports.T.I',
-      build: build(body),
-    };
-    const first = await ip.publish(input);
-    expect(first.duplicate).toBe(false);
-    const again = await ip.publish({ ...input, content: { a: 1, b: [1, 2] } });
-    expect(again).toEqual({ ...first, duplicate: true });
-
-    // Long after the stream's dedup window, the ledger still answers.
-    await new Promise((r) => setTimeout(r, 1_500));
-    const late = await ip.publish(input);
-    expect(late).toEqual({ ...first, duplicate: true });
-
-    const conflict = await ip.publish({ ...input, content: { a: 2 } }).catch((e: unknown) => e);
-    expect(conflict).toBeInstanceOf(RequestConflictError);
-    expect(
-      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.I' })).state.subjects,
-    ).toEqual({
-      'reports.T.I': 1,
+  beforeAll(async () => {
+    await jsm.streams.add({
+      name: STREAM,
+      subjects: ['idem.>'],
+      duplicate_window: WINDOW_MS * 1_000_000,
     });
   });
 
+  const build = (body: object) => (eventId: string, recordedAt: string) =>
+    enc.encode(JSON.stringify({ id: eventId, recordedAt, ...body }));
+
+  const open = (now?: () => number) =>
+    IdempotentPublisher.open(conn, new Publisher(conn), {
+      stream: STREAM,
+      duplicateWindowMs: WINDOW_MS,
+      now,
+    });
+
+  /**
+   * Counts what is sent to these subjects from now on (core NATS sees every publish, including
+   * one the stream then drops as a duplicate). The count is exact after `settled()`: the
+   * server answers the flush only after delivering everything published before it.
+   */
+  async function watch(...subjects: string[]) {
+    let n = 0;
+    const subs = subjects.map((s) =>
+      conn.nc.subscribe(s, {
+        callback: () => {
+          n++;
+        },
+      }),
+    );
+    await conn.nc.flush();
+    return {
+      async settled() {
+        await conn.nc.flush();
+        return n;
+      },
+      stop: () => subs.forEach((s) => s.unsubscribe()),
+    };
+  }
+
+  /** Publishes to the subject, and the stream's message lookups that start every search. */
+  async function observe(subject: string) {
+    const publishes = await watch(subject);
+    const searches = await watch(
+      `$JS.API.STREAM.MSG.GET.${STREAM}`,
+      `$JS.API.DIRECT.GET.${STREAM}`,
+      `$JS.API.DIRECT.GET.${STREAM}.>`,
+    );
+    return {
+      async counts() {
+        return { publishes: await publishes.settled(), searches: await searches.settled() };
+      },
+      stop() {
+        publishes.stop();
+        searches.stop();
+      },
+    };
+  }
+
+  const stored = async (subject: string) =>
+    (await jsm.streams.info(STREAM, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+
+  it('stores once, answers retries with the same event, refuses other content', async () => {
+    let offsetMs = 0;
+    const ip = await open(() => Date.now() + offsetMs);
+    const subject = 'idem.T.I';
+    const body = { a: 1, b: [1, 2] };
+    const input = { requestId: crypto.randomUUID(), content: body, subject, build: build(body) };
+    const seen = await observe(subject);
+    const first = await ip.publish(input);
+    expect(first.duplicate).toBe(false);
+    expect(await seen.counts()).toEqual({ publishes: 1, searches: 0 });
+
+    // Inside the window, the retry republishes and the stream drops the copy.
+    const again = await ip.publish({ ...input, content: { a: 1, b: [1, 2] } });
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await seen.counts()).toEqual({ publishes: 2, searches: 0 });
+
+    // Long after the window the ledger still answers, publishing and searching nothing.
+    offsetMs = 10 * WINDOW_MS;
+    const late = await ip.publish(input);
+    expect(late).toEqual({ ...first, duplicate: true });
+    expect(await seen.counts()).toEqual({ publishes: 2, searches: 0 });
+
+    const conflict = await ip.publish({ ...input, content: { a: 2 } }).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(RequestConflictError);
+    expect(await seen.counts()).toEqual({ publishes: 2, searches: 0 });
+    seen.stop();
+    expect(await stored(subject)).toBe(1);
+  });
+
   it('answers concurrent copies of one request with one stored event', async () => {
-    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), { stream: 'REPORTS' });
+    const ip = await open();
     const body = { c: 'same' };
     const input = {
       requestId: crypto.randomUUID(),
       content: body,
-      subject: 'reports.T.C',
+      subject: 'idem.T.C',
       build: build(body),
     };
     const results = await Promise.all(Array.from({ length: 20 }, () => ip.publish(input)));
     expect(new Set(results.map((r) => r.seq)).size).toBe(1);
     expect(new Set(results.map((r) => r.eventId)).size).toBe(1);
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(await stored('idem.T.C')).toBe(1);
   });
 
-  // A process that crashed after reserving a request leaves a ledger entry without a sequence.
+  /**
+   * What a process that crashed after reserving a request leaves: a ledger entry without a
+   * sequence. Returns the server's time of the reservation, from which the window is counted.
+   */
   async function crashAfterReserve(
     requestId: string,
     content: object,
     subject: string,
     eventId: string,
-  ) {
+  ): Promise<number> {
     const kv = await new Kvm(conn.nc).open(REQUEST_LEDGER_BUCKET);
     const reservation = {
       hash: contentHash(content),
@@ -210,60 +284,71 @@ describe('IdempotentPublisher', () => {
       subject,
     };
     await kv.create(requestId, enc.encode(JSON.stringify(reservation)));
+    return (await kv.get(requestId))!.created.getTime();
   }
 
-  it('repairs a crash between reservation and publish: the retry publishes once', async () => {
-    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
-      stream: 'REPORTS',
-      duplicateWindowMs: 1_000,
-    });
-    const body = { crash: 'before-publish' };
-    const requestId = crypto.randomUUID();
-    const eventId = '01900000-0000-7000-8000-000000000001';
-    await crashAfterReserve(requestId, body, 'reports.T.R1', eventId);
-    await new Promise((r) => setTimeout(r, 1_200));
-    const input = { requestId, content: body, subject: 'reports.T.R1', build: build(body) };
-    const r = await ip.publish(input);
-    expect(r).toMatchObject({ eventId, duplicate: true });
-    const stored = await jsm.streams.getMessage('REPORTS', { seq: r.seq });
-    expect(stored?.json<{ id: string }>().id).toBe(eventId);
-    expect(await ip.publish(input)).toEqual(r);
-    expect(
-      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.R1' })).state.subjects,
-    ).toEqual({
-      'reports.T.R1': 1,
+  // The last instant the retry still counts as inside the window, and the first beyond it.
+  const lastInside = (reservedAt: number) => reservedAt + WINDOW_MS - WINDOW_MARGIN_MS - 1;
+  const firstBeyond = (reservedAt: number) => reservedAt + WINDOW_MS - WINDOW_MARGIN_MS;
+
+  describe.each([
+    { side: 'inside', at: lastInside, searches: 0 },
+    { side: 'beyond', at: firstBeyond, searches: 1 },
+  ])('a crash between reservation and publish, retried $side the window', ({ at, searches }) => {
+    it('publishes once, with the reserved event id', async () => {
+      const subject = `idem.T.R1-${searches}`;
+      const body = { crash: 'before-publish' };
+      const requestId = crypto.randomUUID();
+      const eventId = newEventId();
+      const reservedAt = await crashAfterReserve(requestId, body, subject, eventId);
+      const ip = await open(() => at(reservedAt));
+      const input = { requestId, content: body, subject, build: build(body) };
+      const seen = await observe(subject);
+      const r = await ip.publish(input);
+      expect(r).toMatchObject({ eventId, duplicate: true });
+      // Beyond the window the subject is searched first (and holds nothing of it).
+      expect(await seen.counts()).toEqual({ publishes: 1, searches });
+      seen.stop();
+      const message = await jsm.streams.getMessage(STREAM, { seq: r.seq });
+      expect(message?.json<{ id: string }>().id).toBe(eventId);
+      expect(await ip.publish(input)).toEqual(r);
+      expect(await stored(subject)).toBe(1);
     });
   });
 
-  it('repairs a crash between publish and ledger update beyond the window: found, not republished', async () => {
-    const ip = await IdempotentPublisher.open(conn, new Publisher(conn), {
-      stream: 'REPORTS',
-      duplicateWindowMs: 1_000,
-    });
-    const body = { crash: 'after-publish' };
-    const requestId = crypto.randomUUID();
-    const eventId = '01900000-0000-7000-8000-000000000002';
-    await crashAfterReserve(requestId, body, 'reports.T.R2', eventId);
-    const p = new Publisher(conn);
-    await p.publish('reports.T.R2', enc.encode('{"other":1}'));
-    const original = await p.publish('reports.T.R2', build(body)(eventId, 'x'), {
-      msgId: requestId,
-    });
-    await p.publish('reports.T.R2', enc.encode('{"other":2}'));
-    await new Promise((r) => setTimeout(r, 1_200));
-    const r = await ip.publish({
-      requestId,
-      content: body,
-      subject: 'reports.T.R2',
-      build: build(body),
-    });
-    expect(r).toEqual({ eventId, stream: 'REPORTS', seq: original.seq, duplicate: true });
-    expect(
-      (await jsm.streams.info('REPORTS', { subjects_filter: 'reports.T.R2' })).state.subjects,
-    ).toEqual({
-      'reports.T.R2': 3,
-    });
-  });
+  describe.each([
+    { side: 'inside', at: lastInside, expected: { publishes: 1, searches: 0 } },
+    { side: 'beyond', at: firstBeyond, expected: { publishes: 0, searches: 1 } },
+  ])(
+    'a crash between publish and ledger update, retried $side the window',
+    ({ side, at, expected }) => {
+      it(
+        side === 'inside'
+          ? 'republishes, and the stream drops the copy'
+          : 'finds the stored event by searching the subject, republishing nothing',
+        async () => {
+          const subject = `idem.T.R2-${side}`;
+          const body = { crash: 'after-publish' };
+          const requestId = crypto.randomUUID();
+          const eventId = newEventId();
+          const reservedAt = await crashAfterReserve(requestId, body, subject, eventId);
+          const p = new Publisher(conn);
+          await p.publish(subject, enc.encode('{"other":1}'));
+          const original = await p.publish(subject, build(body)(eventId, 'x'), {
+            msgId: requestId,
+          });
+          await p.publish(subject, enc.encode('{"other":2}'));
+          const ip = await open(() => at(reservedAt));
+          const seen = await observe(subject);
+          const r = await ip.publish({ requestId, content: body, subject, build: build(body) });
+          expect(r).toEqual({ eventId, stream: STREAM, seq: original.seq, duplicate: true });
+          expect(await seen.counts()).toEqual(expected);
+          seen.stop();
+          expect(await stored(subject)).toBe(3);
+        },
+      );
+    },
+  );
 });
 
 describe('connection loss', () => {

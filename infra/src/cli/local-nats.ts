@@ -3,6 +3,9 @@ import { mkdir, open } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
+/** How long nats-server gets to flush its store and exit after SIGTERM before it is killed. */
+const NATS_STOP_TIMEOUT_MS = 10_000;
+
 export interface LocalNats {
   url: string;
   /** True when this process started the server (and should stop it). */
@@ -104,8 +107,12 @@ export async function ensureLocalNats(
     url: `nats://127.0.0.1:${port}`,
     started: true,
     stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      await exited;
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), NATS_STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
       await logFile.close();
     },
   };

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -10,6 +9,7 @@ import { dlq, DLQ_USAGE } from './dlq.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_DATA_DIR } from '../store/sql-store.js';
 import { ensureLocalNats } from './local-nats.js';
+import { spawnGroup, type ProcessGroup } from './process-group.js';
 import { seed } from './seed.js';
 
 /** The repository root (this file is infra/dist/cli/main.js). */
@@ -44,31 +44,62 @@ async function cmdProvision(): Promise<number> {
   }
 }
 
+/**
+ * How long the services get to finish their batches and drain after a stop signal before they
+ * are killed: a few of the subscriber's batch timeouts.
+ */
+const SERVICES_STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs every service until turbo ends or a SIGINT/SIGTERM reaches this process (Ctrl-C, or a
+ * supervisor): then stops turbo, every service under it and the nats-server it started, and
+ * returns 0.
+ */
 async function cmdUp(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { dev: { type: 'boolean' } } });
-  const dataDir = process.env.DATA_DIR || DEFAULT_DATA_DIR;
-  const nats = await ensureLocalNats(process.env.NATS_URL ?? DEFAULT_NATS_URL, dataDir, err);
-  process.env.NATS_URL = nats.url;
-  process.env.DATA_DIR = dataDir;
+  let stopSignal: NodeJS.Signals | undefined;
+  let services: ProcessGroup | undefined;
+  let stopped: Promise<boolean> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) return; // already stopping
+    stopSignal = signal;
+    err(`${signal}: stopping every service`);
+    if (services) stopped = services.stop(signal, SERVICES_STOP_TIMEOUT_MS);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    await cmdProvision();
-    const task = values.dev ? 'dev' : 'start';
-    err(`running every service: turbo run ${task}`);
-    const turbo = spawn('npx', ['turbo', 'run', task, '--output-logs=full'], {
-      cwd: REPO_ROOT,
-      stdio: 'inherit',
-      env: process.env,
-    });
-    const forward = (s: NodeJS.Signals) => turbo.kill(s);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) => turbo.once('exit', (c) => resolve(c ?? 0)));
-    return code;
-  } finally {
-    if (nats.started) {
-      err('stopping the nats-server started by cohort up');
-      await nats.stop();
+    const dataDir = process.env.DATA_DIR || DEFAULT_DATA_DIR;
+    const nats = await ensureLocalNats(process.env.NATS_URL ?? DEFAULT_NATS_URL, dataDir, err);
+    process.env.NATS_URL = nats.url;
+    process.env.DATA_DIR = dataDir;
+    try {
+      if (!stopSignal) await cmdProvision();
+      if (stopSignal) return 0;
+      const task = values.dev ? 'dev' : 'start';
+      err(`running every service: turbo run ${task}`);
+      // A group of its own: a signal to this process alone (a supervisor's) must reach turbo
+      // and the services too, and the terminal's Ctrl-C must not reach them twice.
+      services = spawnGroup('npx', ['turbo', 'run', task, '--output-logs=full'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: process.env,
+      });
+      const code = await services.exited;
+      // Also when turbo ended by itself: nothing it started may outlive it.
+      const clean = await (stopped ?? services.stop('SIGTERM', SERVICES_STOP_TIMEOUT_MS));
+      if (!clean) err('cohort: some service processes did not exit, even when killed');
+      if (stopSignal) return clean ? 0 : 1;
+      return code;
+    } finally {
+      if (nats.started) {
+        err('stopping the nats-server started by cohort up');
+        await nats.stop();
+      }
     }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -1,4 +1,6 @@
+import { UtcInstant } from '@cohort/contracts';
 import type { Sql } from '@cohort/infra';
+import { z } from 'zod';
 
 export interface CaseReport {
   eventId: string;
@@ -60,22 +62,36 @@ interface DbRow {
   recorded_at: Date;
   stream_seq: string | number | bigint;
   late: boolean;
+  /** completed_at to the microsecond (a Date keeps milliseconds only). */
+  cursor_at: string;
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
+/** A `cursor` that is not one this API handed out. */
 export class InvalidCursorError extends Error {}
 
+const CURSOR_SEPARATOR = '|';
+const CursorId = z.uuid();
+
 function encodeCursor(r: DbRow): string {
-  return Buffer.from(`${iso(r.completed_at)}|${r.event_id}`).toString('base64url');
+  return Buffer.from(`${r.cursor_at}${CURSOR_SEPARATOR}${r.event_id}`).toString('base64url');
 }
 
+/**
+ * The position a cursor names, checked as strictly as the query's own parameters: canonical
+ * base64url of `<UtcInstant>|<uuid>`, nothing else, so that no malformed cursor reaches SQL.
+ */
 function decodeCursor(c: string): [string, string] {
-  const [at, id] = Buffer.from(c, 'base64url').toString().split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(id)) {
+  const bytes = Buffer.from(c, 'base64url');
+  // Buffer skips characters outside the alphabet; only a cursor that re-encodes to itself is one.
+  if (bytes.toString('base64url') !== c) throw new InvalidCursorError('invalid cursor');
+  const parts = bytes.toString('utf8').split(CURSOR_SEPARATOR);
+  const [at, id] = parts;
+  if (parts.length !== 2 || !UtcInstant.safeParse(at).success || !CursorId.safeParse(id).success) {
     throw new InvalidCursorError('invalid cursor');
   }
-  return [at, id];
+  return [at!, id!];
 }
 
 /** Reports of a trial (or one patient), oldest completion first, keyset-paged. */
@@ -96,7 +112,8 @@ export async function listReports(db: Sql, q: ReportQuery): Promise<Page<CaseRep
   }
   params.push(q.limit + 1);
   const { rows } = await db.query<DbRow>(
-    `SELECT r.*, COALESCE(r.recorded_at > s.closed_at, false) AS late
+    `SELECT r.*, COALESCE(r.recorded_at > s.closed_at, false) AS late,
+       to_char(r.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
      FROM case_reports r LEFT JOIN trial_status s ON s.trial_id = r.trial_id
      WHERE ${where.join(' AND ')}
      ORDER BY r.completed_at, r.event_id LIMIT $${params.length}`,

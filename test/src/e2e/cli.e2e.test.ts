@@ -67,6 +67,18 @@ const projection: Projection = {
   },
 };
 
+/**
+ * How many messages the projection's consumer gave up on: the server's MAX_DELIVERIES
+ * advisories, which the ADVISORIES stream keeps.
+ */
+async function maxDeliveries(): Promise<number> {
+  const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.REPORTS.${projection.consumer.name}`;
+  const info = await (
+    await jetstreamManager(conn.nc)
+  ).streams.info('ADVISORIES', { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
 const metrics = new SubscriberMetrics(new Registry());
 const skipped = async () => (await metrics.skipped.get()).values[0]?.value ?? 0;
 
@@ -96,7 +108,11 @@ beforeAll(async () => {
     });
   }
   // Both failing reports reach max deliver (2) with a 100 ms backoff.
-  await new Promise((r) => setTimeout(r, 1_500));
+  // (expect.poll works only inside a test.)
+  for (const deadline = Date.now() + 15_000; (await maxDeliveries()) < 2;) {
+    if (Date.now() > deadline) throw new Error('the failing reports never reached max deliver');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 
 afterAll(async () => {
@@ -216,13 +232,14 @@ describe('cohort dlq (the real binary)', () => {
 
   it('redrives all open dead letters of a consumer', async () => {
     broken.add('BAD-3');
+    const givenUp = await maxDeliveries();
     const e = reportSubmitted({ trialId: TRIAL, patientId: 'BAD-3' });
     await new Publisher(conn).publish(
       reportSubject(TRIAL, 'BAD-3'),
       enc.encode(JSON.stringify(e)),
       { msgId: e.id },
     );
-    await new Promise((r) => setTimeout(r, 1_000));
+    await expect.poll(maxDeliveries, { timeout: 15_000 }).toBe(givenUp + 1);
     broken.delete('BAD-3');
     const r = await cohort([
       'dlq',
