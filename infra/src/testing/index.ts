@@ -3,3 +3,12 @@ export { freePort } from './free-port.js';
 export { testStores, type TestStore } from './stores.js';
 export { reportSubmitted } from './events.js';
 export { trialsIn } from './projects.js';
+export {
+  deciderSpec,
+  matches,
+  type DeciderSpec,
+  type DeciderSpecOptions,
+  type Expected,
+  type GivenSpec,
+  type WhenSpec,
+} from './decider-spec.js';
