@@ -52,7 +52,7 @@ const parse: EventParser<Counted> = (input) => {
     return { ok: false, error: { kind: 'unknown-type', message: 'not Counted', issues: [] } };
   }
   const data = e.version === 1 ? { ...e.data, total: -1 } : e.data;
-  if (typeof data.total !== 'number' || data.step < 0) {
+  if (typeof data.total !== 'number' || (data.step as number) < 0) {
     return { ok: false, error: { kind: 'data', message: 'invalid Counted v2', issues: [] } };
   }
   return { ok: true, event: { ...(input as Counted), version: 2, data: data as Counted['data'] } };
