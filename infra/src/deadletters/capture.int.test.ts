@@ -85,10 +85,11 @@ async function shortLived() {
 
 describe('capture of a dead letter whose message has left its stream', () => {
   it('records it as gone, and captures the dead letters behind it', async () => {
+    const desk = await DeadLetterDesk.open(conn);
+    await desk.captureAll(); // what other tests left, so that the count below is this test's
     const s = await shortLived();
     const first = await s.fail('A');
     const second = await s.fail('B'); // pushes A out of the stream
-    const desk = await DeadLetterDesk.open(conn);
     expect(await desk.captureAll()).toBe(2);
     const [gone, kept] = await desk.list({ consumer: s.consumer });
     expect(gone).toMatchObject({
@@ -114,11 +115,11 @@ describe('capture of a dead letter whose message has left its stream', () => {
 
   it('the background capture does not stall on it', async () => {
     const s = await shortLived();
+    await s.fail('C');
+    const last = await s.fail('D'); // pushes C out before anything captures it
     const desk = await DeadLetterDesk.open(conn);
     desk.startCapture();
     try {
-      await s.fail('C');
-      const last = await s.fail('D');
       await expect
         .poll(async () => (await desk.list({ consumer: s.consumer })).map((d) => d.subject), {
           timeout: 15_000,
