@@ -1,5 +1,5 @@
-import { reportSubject } from '@cohort/contracts';
-import type { CohortEvent } from '@cohort/contracts';
+import { deadLetterSubject, newEventId, reportSubject } from '@cohort/contracts';
+import type { CohortEvent, DeadLetterEvent } from '@cohort/contracts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -340,5 +340,76 @@ describe('dead letters', () => {
     const sent =
       (await jsm.streams.info('REDRIVE', { subjects_filter: subject })).state.subjects ?? {};
     expect(sent[subject] ?? 0).toBe(history.filter((h) => h.action === 'redriven').length);
+  });
+
+  it('a dead letter written by an earlier build, without version headers, is read and changed', async () => {
+    const id = `dl-${Date.now()}`;
+    const consumer = `legacy-${crypto.randomUUID().slice(0, 8)}`;
+    const at = new Date().toISOString();
+    const base = {
+      version: 1 as const,
+      occurredAt: at,
+      recordedAt: at,
+      source: 'cohort-deadletters',
+    };
+    const history: DeadLetterEvent[] = [
+      {
+        ...base,
+        id: newEventId(),
+        type: 'DeadLetterCaptured',
+        actor: { id: 'jetstream', role: 'system' },
+        reason: 'not applied after 3 deliveries',
+        correlationId: 'REPORTS:1',
+        causationId: 'REPORTS:1',
+        data: {
+          deadLetterId: id,
+          consumer,
+          cause: 'max_deliveries',
+          stream: 'REPORTS',
+          seq: 1,
+          subject: 'reports.OLD.P1',
+          headers: {},
+          payload: Buffer.from('{}').toString('base64'),
+          envelope: {},
+          deliveries: 3,
+          firstFailedAt: at,
+          lastFailedAt: at,
+          lastError: 'Error: boom',
+        },
+      },
+      {
+        ...base,
+        id: newEventId(),
+        type: 'DeadLetterRedriven',
+        actor: operator,
+        reason: 'first try',
+        correlationId: id,
+        causationId: id,
+        data: { deadLetterId: id, consumer, redriveMsgId: `${id}-redrive-1` },
+      },
+    ];
+    // As earlier builds wrote them: the event type header only.
+    let seq = 0;
+    for (const e of history) {
+      const ack = await publisher.publish(deadLetterSubject(id), enc.encode(JSON.stringify(e)), {
+        expectedLastSubjectSequence: seq,
+        headers: { 'Cohort-Event-Type': e.type },
+      });
+      seq = ack.seq;
+    }
+    const desk = await DeadLetterDesk.open(conn);
+    expect(await desk.get(id)).toMatchObject({
+      status: 'redriven',
+      history: [{ action: 'captured' }, { action: 'redriven', redriveMsgId: `${id}-redrive-1` }],
+    });
+    expect((await desk.list({ consumer })).map((d) => d.id)).toEqual([id]);
+    const discarded = await desk.discard(id, { actor: operator, reason: 'no longer needed' });
+    expect(discarded.history.map((h) => h.action)).toEqual(['captured', 'redriven', 'discarded']);
+    const jsm = await jetstreamManager(conn.nc);
+    const last = await jsm.streams.getMessage('DEADLETTERS', {
+      last_by_subj: deadLetterSubject(id),
+    });
+    expect(last?.header.get('Cohort-Aggregate-Version')).toBe('3');
+    expect((await desk.get(id)).status).toBe('discarded');
   });
 });
