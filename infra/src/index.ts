@@ -31,6 +31,7 @@ export {
 export {
   DEFAULT_DUPLICATE_WINDOW_MS,
   provision,
+  CHECKPOINTS_BUCKET,
   FAILURES_BUCKET,
   REQUEST_LEDGER_BUCKET,
   topology,
@@ -109,6 +110,26 @@ export {
 } from './deadletters/desk.js';
 export { deadLetterRoutes, summary as deadLetterSummary } from './deadletters/routes.js';
 export { ConcurrencyError, type EventStore, type StoredEvent } from './event-store/port.js';
+export { fold, type Decider } from './event-store/decider.js';
+export {
+  commandHandler,
+  DecidedEventInvalidError,
+  StoredEventInvalidError,
+  type CommandHandler,
+  type Handled,
+  type HandleOptions,
+  type Loaded,
+} from './event-store/command-handler.js';
+export type { ForwardSource, SourceEvent } from './event-store/forward-source.js';
+export {
+  DEFAULT_FORWARDER_BACKOFF_MS,
+  ForwardGapError,
+  PROJECTS_FORWARDER,
+  startForwarder,
+  type ForwarderOptions,
+  type RunningForwarder,
+} from './event-store/forwarder.js';
+export { EventStoreDbSource } from './event-store/eventstoredb-source.js';
 export { JetStreamEventStore } from './event-store/jetstream-event-store.js';
 export { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
 export { LastPerSubjectView } from './views/last-per-subject.js';

@@ -50,6 +50,7 @@ describe('provision', () => {
       { resource: 'stream REDRIVE', action: 'created' },
       { resource: `bucket ${REQUEST_LEDGER_BUCKET}`, action: 'created' },
       { resource: 'bucket FAILURES', action: 'created' },
+      { resource: 'bucket CHECKPOINTS', action: 'created' },
     ]);
     const again = await provision(conn, jsm, topo);
     expect(again.every((a) => a.action === 'unchanged')).toBe(true);

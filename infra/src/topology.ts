@@ -26,6 +26,8 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 export const REQUEST_LEDGER_BUCKET = 'REQUESTS';
 /** KV bucket where subscribers record the last error of each failing message. */
 export const FAILURES_BUCKET = 'FAILURES';
+/** KV bucket where each forwarder keeps the source position it has forwarded up to. */
+export const CHECKPOINTS_BUCKET = 'CHECKPOINTS';
 
 export interface TopologyOptions {
   /** Dedup window of the event streams, in ms (`COHORT_DUPLICATE_WINDOW_MS`). */
@@ -132,6 +134,11 @@ export function topology(opts: TopologyOptions = {}): Topology {
       {
         name: FAILURES_BUCKET,
         description: '<consumer>.<stream seq> -> last error recorded by the subscriber runtime',
+        replicas: o.replicas,
+      },
+      {
+        name: CHECKPOINTS_BUCKET,
+        description: '<forwarder> -> source position forwarded to JetStream up to',
         replicas: o.replicas,
       },
     ],

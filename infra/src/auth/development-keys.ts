@@ -47,7 +47,8 @@ export async function developmentKeys(dataDir: string): Promise<DevelopmentKeys>
     jwk = await readJwk(file);
     if (!jwk) throw new Error(`cannot read the development key ${file}`);
   }
-  const { d: _private, ...publicJwk } = jwk;
+  const publicJwk: JWK = { ...jwk };
+  delete publicJwk.d; // the private part
   return {
     publicSet: { keys: [{ ...publicJwk, use: 'sig' }] },
     kid: jwk.kid!,

@@ -3,10 +3,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../connection.js';
 import { NatsServer } from '../testing/nats-server.js';
+import { Publisher } from '../publisher.js';
 import { provision, topology } from '../topology.js';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 import { JetStreamEventStore } from './jetstream-event-store.js';
 import { ConcurrencyError, type EventStore } from './port.js';
+
+const enc = new TextEncoder();
 
 function event(n: number): AnyEnvelope {
   const now = new Date().toISOString();
@@ -96,6 +99,37 @@ describe('EventStore contract: JetStream adapter', () => {
     await server?.dispose();
   });
   eventStoreContract(() => JetStreamEventStore.open(conn, 'PROJECTS', projectSubject));
+
+  it('reads and appends to a subject whose messages carry no version header (earlier builds)', async () => {
+    const a = `legacy-${crypto.randomUUID().slice(0, 8)}`;
+    const [e1, e2, e3] = [event(1), event(2), event(3)];
+    // As earlier builds wrote: no Cohort-Aggregate-Version header.
+    const publisher = new Publisher(conn);
+    let seq = 0;
+    for (const e of [e1, e2]) {
+      const ack = await publisher.publish(projectSubject(a), enc.encode(JSON.stringify(e)), {
+        expectedLastSubjectSequence: seq,
+        headers: { 'Cohort-Event-Type': e.type },
+      });
+      seq = ack.seq;
+    }
+    const store = await JetStreamEventStore.open(conn, 'PROJECTS', projectSubject);
+    const before = await store.read(a);
+    expect(before.version).toBe(2);
+    expect(before.events.map((e) => [e.version, e.event])).toEqual([
+      [1, e1],
+      [2, e2],
+    ]);
+    await expect(store.append(a, [e3], 1)).rejects.toMatchObject({ currentVersion: 2 });
+    expect(await store.append(a, [e3], 2)).toEqual({ version: 3 });
+    const after = await store.read(a);
+    expect(after.version).toBe(3);
+    expect(after.events.map((e) => e.version)).toEqual([1, 2, 3]);
+    const jsm = await jetstreamManager(conn.nc);
+    const last = await jsm.streams.getMessage('PROJECTS', { last_by_subj: projectSubject(a) });
+    expect(last?.header.get('Cohort-Aggregate-Version')).toBe('3');
+    await expect(store.append(a, [event(4)], 2)).rejects.toMatchObject({ currentVersion: 3 });
+  });
 });
 
 const esdb = process.env.EVENTSTORE_CONNECTION_STRING;

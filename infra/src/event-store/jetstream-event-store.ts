@@ -1,19 +1,13 @@
 import { AnyEnvelope } from '@cohort/contracts';
-import {
-  jetstream,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
 import { asPublishError, NotConnectedError, WrongLastSequenceError } from '../errors.js';
 import { Publisher } from '../publisher.js';
 import { readSubject } from '../read-subject.js';
 import { ConcurrencyError, type EventStore, type StoredEvent } from './port.js';
+import { EVENT_TYPE_HEADER, lastOnSubject, VERSION_HEADER, versionOf } from './subject-version.js';
 
-/** Each event's position in its aggregate, so the version is known from the last one alone. */
-const VERSION_HEADER = 'Cohort-Aggregate-Version';
 const enc = new TextEncoder();
 
 /**
@@ -21,6 +15,9 @@ const enc = new TextEncoder();
  * use `Nats-Expected-Last-Subject-Sequence`, so the server refuses a stale write. Several events
  * in one append are written one by one, each expecting the previous: a crash between them leaves
  * a prefix (Cohort's aggregates emit one event per command).
+ *
+ * Each message carries its aggregate version in `Cohort-Aggregate-Version`. Messages written
+ * before that header existed are read by position: the n-th message of a subject is version n.
  */
 export class JetStreamEventStore implements EventStore {
   private constructor(
@@ -61,20 +58,7 @@ export class JetStreamEventStore implements EventStore {
   }
 
   #last(id: string): Promise<{ version: number; seq: number }> {
-    return this.#reading(id, () => this.#lastOf(id));
-  }
-
-  async #lastOf(id: string): Promise<{ version: number; seq: number }> {
-    try {
-      const m = await this.jsm.streams.getMessage(this.stream, { last_by_subj: this.subject(id) });
-      if (!m) return { version: 0, seq: 0 };
-      return { version: Number(m.header.get(VERSION_HEADER)), seq: m.seq };
-    } catch (e) {
-      if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.NoMessageFound) {
-        return { version: 0, seq: 0 };
-      }
-      throw e;
-    }
+    return this.#reading(id, () => lastOnSubject(this.jsm, this.stream, this.subject(id)));
   }
 
   read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
@@ -82,12 +66,12 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async #read(id: string): Promise<{ version: number; events: StoredEvent[] }> {
-    const last = await this.#lastOf(id);
+    const last = await lastOnSubject(this.jsm, this.stream, this.subject(id));
     // Versions count the subject's messages: the first `last.version` are the aggregate up to
     // `last`, whatever is appended meanwhile.
     const msgs = await readSubject(this.js, this.stream, this.subject(id), last.version);
-    const events: StoredEvent[] = msgs.map((m) => ({
-      version: Number(m.headers?.get(VERSION_HEADER)),
+    const events: StoredEvent[] = msgs.map((m, i) => ({
+      version: versionOf(m.headers) ?? i + 1,
       event: AnyEnvelope.parse(m.json()),
     }));
     return { version: events.at(-1)?.version ?? 0, events };
@@ -110,7 +94,7 @@ export class JetStreamEventStore implements EventStore {
           {
             msgId: event.id,
             expectedLastSubjectSequence: seq,
-            headers: { [VERSION_HEADER]: String(version + 1), 'Cohort-Event-Type': event.type },
+            headers: { [VERSION_HEADER]: String(version + 1), [EVENT_TYPE_HEADER]: event.type },
           },
         );
         version++;

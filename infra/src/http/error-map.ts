@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { PublishError } from '../errors.js';
-import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/desk.js';
+import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/decider.js';
 import { ConcurrencyError } from '../event-store/port.js';
 import { RequestConflictError } from '../idempotent-publisher.js';
 import { isDatabaseUnavailable } from '../store/availability.js';

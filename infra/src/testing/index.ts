@@ -10,3 +10,12 @@ export {
   openApiProblems,
   undocumentedRoutes,
 } from './openapi.js';
+export {
+  deciderSpec,
+  matches,
+  type DeciderSpec,
+  type DeciderSpecOptions,
+  type Expected,
+  type GivenSpec,
+  type WhenSpec,
+} from './decider-spec.js';

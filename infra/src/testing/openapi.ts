@@ -123,7 +123,7 @@ export async function bodyGuards(
         headers: { 'content-type': 'application/json' },
         body: new Blob([big]).stream(),
         duplex: 'half',
-      } as RequestInit);
+      });
       out[`${method.toUpperCase()} ${template}`] = [text.status, large.status];
     }
   }

@@ -1,8 +1,10 @@
 import { projectSubject, Streams } from '@cohort/contracts';
 import {
   EventStoreDbEventStore,
+  EventStoreDbSource,
   JetStreamEventStore,
   runService,
+  startForwarder,
   type EventStore,
 } from '@cohort/infra';
 import { z } from 'zod';
@@ -23,6 +25,15 @@ await runService({
       : await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
     onStop(() => store.close());
     log.info({ eventStore: esdb ? 'eventstoredb' : 'jetstream' }, 'event store open');
+    if (esdb) {
+      // Every reader reads PROJECTS in JetStream: what EventStoreDB holds is forwarded there.
+      const source = EventStoreDbSource.open(esdb, 'project');
+      const forwarder = startForwarder({ conn, source, log });
+      onStop(async () => {
+        await forwarder.stop();
+        await source.close();
+      });
+    }
     return createApp({ ...api, store, db });
   },
 });

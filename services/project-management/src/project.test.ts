@@ -1,10 +1,15 @@
-import { ProjectStatus, ProjectStatusChanged, ProjectCreated } from '@cohort/contracts';
+import {
+  newEventId,
+  parseProjectsEvent,
+  ProjectCreated,
+  ProjectStatus,
+  ProjectStatusChanged,
+} from '@cohort/contracts';
+import { deciderSpec } from '@cohort/infra/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CommandRefused,
-  decide,
-  evolve,
-  initial,
+  projectDecider,
   type Command,
   type ProjectEvent,
   type Refusal,
@@ -29,26 +34,32 @@ const to = (status: ProjectStatus, reason?: string): Command => ({
   ...(reason ? { reason } : {}),
 });
 
-/** Given these commands already happened (events folded), when `command`, then the result. */
-function given(...history: Command[]) {
-  let state = initial;
-  for (const c of history) for (const e of decide(c, state)) state = evolve(state, e);
-  return {
-    when: (command: Command) => {
-      try {
-        return { events: decide(command, state), refusal: undefined };
-      } catch (e) {
-        if (e instanceof CommandRefused)
-          return { events: [] as ProjectEvent[], refusal: e.refusal };
-        throw e;
-      }
-    },
-    state,
-  };
-}
+const spec = deciderSpec(projectDecider, { parse: parseProjectsEvent });
 
-/** The commands that bring a project from nothing to `status`. */
-function pathTo(status: ProjectStatus): Command[] {
+const envelope = { version: 1 as const, occurredAt: at, recordedAt: at, source: 'test', actor };
+
+/** T1 was created by `create`'s request. */
+const created: ProjectCreated = {
+  ...envelope,
+  id: newEventId(),
+  type: 'ProjectCreated',
+  correlationId: create.requestId,
+  causationId: create.requestId,
+  data: { projectId: 'T1', name: 'Trial one', requestId: create.requestId, status: 'planned' },
+};
+
+const changed = (from: ProjectStatus, target: ProjectStatus): ProjectStatusChanged => ({
+  ...envelope,
+  id: newEventId(),
+  type: 'ProjectStatusChanged',
+  reason: 'because',
+  correlationId: 'c',
+  causationId: 'c',
+  data: { projectId: 'T1', from, to: target, effectiveAt: at },
+});
+
+/** The events that bring T1 from nothing to `status`. */
+function historyTo(status: ProjectStatus): ProjectEvent[] {
   const paths: Record<ProjectStatus, ProjectStatus[]> = {
     planned: [],
     enrolling: ['enrolling'],
@@ -57,32 +68,42 @@ function pathTo(status: ProjectStatus): Command[] {
     closed: ['enrolling', 'active', 'closed'],
     locked: ['enrolling', 'active', 'closed', 'locked'],
   };
-  return [create, ...paths[status].map((s) => to(s, 'because'))];
+  const steps = ['planned' as const, ...paths[status]];
+  return [created, ...steps.slice(1).map((s, i) => changed(steps[i]!, s))];
 }
+
+/** The refusal `command` meets, given `history`. */
+const refusal = (history: ProjectEvent[], command: Command): Refusal =>
+  spec.given(history).when(command).thenThrows(CommandRefused).refusal;
 
 describe('CreateProject', () => {
   it('given nothing, creates a planned project', () => {
-    const { events } = given().when(create);
-    expect(events).toHaveLength(1);
-    const e = ProjectCreated.parse(events[0]);
-    expect(e).toMatchObject({
+    const [e] = spec
+      .given([])
+      .when(create)
+      .then([{ actor, data: { projectId: 'T1', name: 'Trial one', status: 'planned' } }]);
+    expect(ProjectCreated.parse(e)).toMatchObject({
       actor,
       data: { projectId: 'T1', name: 'Trial one', status: 'planned' },
     });
   });
 
   it('given the same request before, creates nothing (idempotent)', () => {
-    expect(given(create).when(create)).toEqual({ events: [], refusal: undefined });
+    spec.given([created]).when(create).then([]);
   });
 
   it('given the same request with another name, refuses: the requestId is taken', () => {
-    const { refusal } = given(create).when({ ...create, name: 'Another trial' });
-    expect(refusal).toEqual({ kind: 'request-conflict', requestId: create.requestId });
+    expect(refusal([created], { ...create, name: 'Another trial' })).toEqual({
+      kind: 'request-conflict',
+      requestId: create.requestId,
+    });
   });
 
   it('given another request created it, refuses: already exists', () => {
-    const { refusal } = given(create).when({ ...create, requestId: crypto.randomUUID() });
-    expect(refusal).toEqual({ kind: 'already-exists', projectId: 'T1' });
+    expect(refusal([created], { ...create, requestId: crypto.randomUUID() })).toEqual({
+      kind: 'already-exists',
+      projectId: 'T1',
+    });
   });
 });
 
@@ -103,17 +124,17 @@ describe('ChangeStatus', () => {
     for (const target of statuses) {
       const allowed = LIFECYCLE[from].includes(target);
       it(`given ${from}, when -> ${target}: ${allowed ? 'changes' : 'refuses, naming the allowed ones'}`, () => {
-        const { events, refusal } = given(...pathTo(from)).when(to(target, 'a reason'));
+        const when = spec.given(historyTo(from)).when(to(target, 'a reason'));
         if (allowed) {
-          expect(refusal).toBeUndefined();
-          const e = ProjectStatusChanged.parse(events[0]);
-          expect(e).toMatchObject({
+          const expected = {
             actor,
             reason: 'a reason',
             data: { from, to: target, effectiveAt: at },
-          });
+          };
+          const [e] = when.then([{ type: 'ProjectStatusChanged', ...expected }]);
+          expect(ProjectStatusChanged.parse(e)).toMatchObject(expected);
         } else {
-          expect(refusal).toEqual<Refusal>({
+          expect(when.thenThrows(CommandRefused).refusal).toEqual<Refusal>({
             kind: 'transition-not-allowed',
             from,
             to: target,
@@ -128,7 +149,7 @@ describe('ChangeStatus', () => {
     for (const target of LIFECYCLE[from]) {
       it(`refuses ${from} -> ${target} without a reason, and makes none up`, () => {
         for (const reason of [undefined, '   ']) {
-          expect(given(...pathTo(from)).when(to(target, reason)).refusal).toEqual({
+          expect(refusal(historyTo(from), to(target, reason))).toEqual({
             kind: 'reason-required',
             to: target,
           });
@@ -138,12 +159,11 @@ describe('ChangeStatus', () => {
   }
 
   it('refuses a project that does not exist', () => {
-    expect(given().when(to('enrolling')).refusal).toEqual({ kind: 'not-found', projectId: 'T1' });
+    expect(refusal([], to('enrolling'))).toEqual({ kind: 'not-found', projectId: 'T1' });
   });
 
   it('evolves the status and keeps name and creation', () => {
-    const { state } = given(...pathTo('suspended'));
-    expect(state).toMatchObject({
+    expect(spec.given(historyTo('suspended')).state).toMatchObject({
       exists: true,
       status: 'suspended',
       name: 'Trial one',

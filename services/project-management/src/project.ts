@@ -5,6 +5,7 @@ import {
   type ProjectStatus,
   type ProjectStatusChanged,
 } from '@cohort/contracts';
+import type { Decider } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
 export type ProjectEvent = ProjectCreated | ProjectStatusChanged;
@@ -165,3 +166,10 @@ export function evolve(state: Project, event: ProjectEvent): Project {
     )
     .exhaustive();
 }
+
+/** The Project aggregate for the generic command handler. */
+export const projectDecider: Decider<Command, Project, ProjectEvent> = {
+  initialState: initial,
+  decide,
+  evolve,
+};
