@@ -7,6 +7,7 @@ import type { ServiceMetrics } from '../metrics.js';
 import { mountDocs } from './docs.js';
 import { toHttpError, type ErrorMapper } from './error-map.js';
 import { notFound, validationFailed, type HttpError } from './errors.js';
+import { exactJsonIssues } from './exact-json.js';
 import { jsonBodies } from './json-body.js';
 import { httpMetrics, mountOps, type ReadinessCheck } from './ops.js';
 
@@ -68,7 +69,14 @@ export function createRouter(opts: { log?: Logger; mapError?: ErrorMapper } = {}
 export function createApi(opts: ApiOptions): OpenAPIHono {
   const app = createRouter(opts);
   app.use(httpMetrics(opts.metrics));
-  app.use(jsonBodies(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
+  // What JSON.parse would silently change (NUL, lone surrogates, numbers a double cannot hold)
+  // is refused here, naming the field, before any schema sees the parsed value.
+  app.use(
+    jsonBodies(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, (text) => {
+      const issues = exactJsonIssues(text);
+      return issues.length > 0 ? validationFailed(issues) : undefined;
+    }),
+  );
   mountOps(app, opts.metrics, opts.ready, opts.info);
   const doc = {
     openapi: '3.1.0',

@@ -342,3 +342,37 @@ describe('when NATS is down', () => {
     expect((await app.request('/readyz')).status).toBe(200);
   });
 });
+
+describe('what no reader could store exactly', () => {
+  it.each([
+    ['a NUL in an answer', { answers: [{ itemId: 'q1', value: 'a\u0000b' }] }, 'answers.0.value'],
+    [
+      'a NUL in the questionnaire version',
+      { questionnaire: { id: 'PHQ-9', version: '1\u0000' } },
+      'questionnaire.version',
+    ],
+    ['a lone surrogate', { answers: [{ itemId: 'q1', value: '\ud800' }] }, 'answers.0.value'],
+    ['a completion in year 0000', { completedAt: '0000-01-01T00:00:00Z' }, 'completedAt'],
+    ['an impossible date', { completedAt: '2021-02-30T00:00:00Z' }, 'completedAt'],
+  ])('400 for %s, naming the field, storing nothing', async (_what, over, path) => {
+    const before = await stored();
+    const res = await post(report(over));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { issues: { path: string }[] };
+    expect(body.issues.map((i) => i.path)).toContain(path);
+    expect(await stored()).toBe(before);
+  });
+
+  it.each(['123456789012345678901234567890', '9007199254740993', '1e-400', '1e400'])(
+    '400 for the number %s, which a double would change',
+    async (n) => {
+      const before = await stored();
+      const text = JSON.stringify(report()).replace('"value":2', `"value":${n}`);
+      const res = await post(text);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { issues: { path: string }[] };
+      expect(body.issues.map((i) => i.path)).toEqual(['answers.0.value']);
+      expect(await stored()).toBe(before);
+    },
+  );
+});

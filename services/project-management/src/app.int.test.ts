@@ -127,6 +127,18 @@ describe('project-management HTTP', () => {
     expect((await create('bad.id')).status).toBe(400);
   });
 
+  it('400 for a name no store can hold exactly (a NUL), creating nothing', async () => {
+    const res = await post('/v1/projects', {
+      requestId: crypto.randomUUID(),
+      projectId: 'TR-NUL',
+      name: 'Asthma\u0000diary',
+      actor: sponsor,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: { path: string }[] }).issues[0]!.path).toBe('name');
+    expect((await app.request('/v1/projects/TR-NUL')).status).toBe(404);
+  });
+
   it('changes status at the expected version; 409 with the current version when stale', async () => {
     const ok = await status('TR-1', { to: 'enrolling', expectedVersion: 1, reason: 'sites ready' });
     expect(ok.status).toBe(200);
