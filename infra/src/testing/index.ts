@@ -3,13 +3,7 @@ export { freePort } from './free-port.js';
 export { testStores, type TestStore } from './stores.js';
 export { reportSubmitted } from './events.js';
 export { trialsIn } from './projects.js';
-export {
-  bodyGuards,
-  conformingToOpenApi,
-  openApiDocument,
-  openApiProblems,
-  undocumentedRoutes,
-} from './openapi.js';
+export { apiContractProblems, conformingToOpenApi } from './openapi.js';
 export {
   deciderSpec,
   matches,

@@ -129,3 +129,29 @@ export async function bodyGuards(
   }
   return out;
 }
+
+/**
+ * Everything wrong with an app's API contract, as sentences (none when it keeps it): its
+ * OpenAPI document must be valid 3.1 and describe every route; `/docs` must serve the
+ * reference; every route taking a body must refuse non-JSON (415) and a body over
+ * `bodyLimitBytes` (413).
+ */
+export async function apiContractProblems(
+  app: DocumentedApp,
+  opts: { bodyLimitBytes: number },
+): Promise<string[]> {
+  const doc = await openApiDocument(app);
+  const problems: string[] = [];
+  const invalid = await openApiProblems(doc);
+  if (invalid) problems.push(`invalid OpenAPI document: ${invalid}`);
+  for (const r of undocumentedRoutes(app, doc)) problems.push(`undocumented route ${r}`);
+  const docs = await app.request('/docs');
+  if (!(docs.headers.get('content-type') ?? '').startsWith('text/html')) {
+    problems.push(`/docs answered ${docs.status} ${docs.headers.get('content-type')}`);
+  }
+  for (const [route, [text, large]] of Object.entries(await bodyGuards(app, opts.bodyLimitBytes))) {
+    if (text !== 415) problems.push(`${route} answered ${text} to a text/plain body`);
+    if (large !== 413) problems.push(`${route} answered ${large} to an oversized body`);
+  }
+  return problems;
+}
