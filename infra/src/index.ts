@@ -134,3 +134,7 @@ export { JetStreamEventStore } from './event-store/jetstream-event-store.js';
 export { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
 export { LastPerSubjectView } from './views/last-per-subject.js';
 export { startProjections, type RunningProjections } from './subscriber/service.js';
+export { ALL_TRIALS, actorOf, inTrial, type Caller } from './auth/caller.js';
+export { authorized, isPublicPath } from './auth/middleware.js';
+export { authorize, Forbidden, POLICY, type Action, type Resource } from './auth/policy.js';
+export { AuthConfigError, AuthEnv, tokenKeys, type TokenKeys } from './auth/keys.js';

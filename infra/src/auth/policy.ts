@@ -41,7 +41,13 @@ export const POLICY = {
     roles: ['sponsor', 'monitor', 'investigator', 'coordinator'],
     trial: true,
     ownOnly: [],
-    what: 'read a project and its history; the portfolio lists only the trials in `trials`',
+    what: 'read a project and its history',
+  },
+  'projects.list': {
+    roles: ['sponsor', 'monitor', 'investigator', 'coordinator'],
+    trial: false,
+    ownOnly: [],
+    what: 'list the portfolio: only the projects of the trials in `trials`',
   },
   'deadletters.read': {
     roles: ['ops'],

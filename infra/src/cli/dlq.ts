@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Actor, DeadLetterId } from '@cohort/contracts';
-import type { Actor as ActorT } from '@cohort/contracts';
+import { DeadLetterId } from '@cohort/contracts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, natsOptionsFromEnv } from '../connection.js';
 import {
@@ -13,6 +12,9 @@ import {
 import { summary } from '../deadletters/routes.js';
 import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
 import { UsageError } from './errors.js';
+import { actorOf } from '../auth/caller.js';
+import type { Action } from '../auth/policy.js';
+import { cliCaller } from './identity.js';
 
 export const DLQ_USAGE = `cohort dlq — the dead-letter desk
 
@@ -22,33 +24,20 @@ export const DLQ_USAGE = `cohort dlq — the dead-letter desk
   cohort dlq redrive --consumer C --all --reason "..." [--rate N]
   cohort dlq discard <id> --reason "..."
 
-Who acts: --actor <id> [--role monitor|coordinator|investigator|sponsor|system], or COHORT_ACTOR
-(and COHORT_ACTOR_ROLE). Redrive and discard need both who and --reason.
+Every action needs a token of the ops role: --token <jwt> or COHORT_TOKEN; its sub is recorded
+as who acted. Redrive and discard need --reason.
 Exit codes: 0 done, 1 failed (e.g. NATS unreachable), 2 bad arguments, 3 no such dead letter,
-4 not allowed in its status or changed by someone else.`;
+4 not allowed in its status or changed by someone else, 5 no valid token allowing it.`;
 
 const options = {
   consumer: { type: 'string' },
   status: { type: 'string' },
   json: { type: 'boolean' },
   reason: { type: 'string' },
-  actor: { type: 'string' },
-  role: { type: 'string' },
+  token: { type: 'string' },
   all: { type: 'boolean' },
   rate: { type: 'string' },
 } as const;
-
-function actorOf(values: { actor?: string; role?: string }): ActorT {
-  const id = values.actor ?? process.env.COHORT_ACTOR;
-  if (!id) throw new UsageError('say who acts: --actor <id> or COHORT_ACTOR');
-  const parsed = Actor.safeParse({
-    id,
-    role: values.role ?? process.env.COHORT_ACTOR_ROLE ?? 'monitor',
-  });
-  if (!parsed.success)
-    throw new UsageError(`invalid actor: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  return parsed.data;
-}
 
 function reasonOf(values: { reason?: string }): string {
   const r = values.reason?.trim();
@@ -116,11 +105,13 @@ export async function dlq(args: string[]): Promise<number> {
     throw new UsageError(`--status must be one of ${DEAD_LETTER_STATUSES.join(', ')}`);
   }
   // Validate everything before touching NATS.
-  let run: (desk: DeadLetterDesk) => Promise<number>;
+  let run: (desk: DeadLetterDesk, actor: ReturnType<typeof actorOf>) => Promise<number>;
+  let action: Action = 'deadletters.change';
   switch (sub) {
     case 'list': {
       if (positionals.length)
         throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+      action = 'deadletters.read';
       run = async (desk) => {
         const items = await desk.list({
           consumer: values.consumer,
@@ -135,6 +126,7 @@ export async function dlq(args: string[]): Promise<number> {
     }
     case 'show': {
       const id = idOf(positionals);
+      action = 'deadletters.read';
       run = async (desk) => {
         const d = await desk.get(id);
         console.log(values.json ? JSON.stringify(d, null, 2) : details(d));
@@ -143,7 +135,7 @@ export async function dlq(args: string[]): Promise<number> {
       break;
     }
     case 'redrive': {
-      const change = { actor: actorOf(values), reason: reasonOf(values) };
+      const change = { reason: reasonOf(values) };
       if (values.all) {
         if (positionals.length)
           throw new UsageError('give either an id or --consumer C --all, not both');
@@ -152,16 +144,16 @@ export async function dlq(args: string[]): Promise<number> {
         const rate = values.rate === undefined ? DEFAULT_REDRIVE_RATE : Number(values.rate);
         if (!(rate > 0 && rate <= 1000))
           throw new UsageError('--rate must be between 0 and 1000 per second');
-        run = async (desk) => {
-          const done = await desk.redriveAll(consumer, { ...change, ratePerSecond: rate });
+        run = async (desk, actor) => {
+          const done = await desk.redriveAll(consumer, { ...change, actor, ratePerSecond: rate });
           console.log(`redrove ${done.length} dead letter(s) of ${consumer}`);
           for (const d of done) console.log(line(d));
           return 0;
         };
       } else {
         const id = idOf(positionals);
-        run = async (desk) => {
-          console.log(line(await desk.redrive(id, change)));
+        run = async (desk, actor) => {
+          console.log(line(await desk.redrive(id, { ...change, actor })));
           return 0;
         };
       }
@@ -169,9 +161,9 @@ export async function dlq(args: string[]): Promise<number> {
     }
     case 'discard': {
       const id = idOf(positionals);
-      const change = { actor: actorOf(values), reason: reasonOf(values) };
-      run = async (desk) => {
-        console.log(line(await desk.discard(id, change)));
+      const change = { reason: reasonOf(values) };
+      run = async (desk, actor) => {
+        console.log(line(await desk.discard(id, { ...change, actor })));
         return 0;
       };
       break;
@@ -180,13 +172,14 @@ export async function dlq(args: string[]): Promise<number> {
       throw new UsageError(`unknown dlq command: ${sub}`);
   }
 
+  const actor = actorOf(await cliCaller(values.token, action));
   const conn = await connect({ ...natsOptionsFromEnv('cohort-cli'), waitOnFirstConnect: false });
   try {
     await provision(conn, await jetstreamManager(conn.nc), topology(topologyOptionsFromEnv()));
     const desk = await DeadLetterDesk.open(conn);
     const captured = await desk.captureAll();
     if (captured > 0) process.stderr.write(`captured ${captured} new dead letter(s)\n`);
-    return await run(desk);
+    return await run(desk, actor);
   } finally {
     await conn.drain();
   }

@@ -10,7 +10,9 @@ import { UsageError } from './errors.js';
 import { DEFAULT_DATA_DIR } from '../store/sql-store.js';
 import { ensureLocalNats } from './local-nats.js';
 import { spawnGroup, type ProcessGroup } from './process-group.js';
+import { NotAllowed } from './identity.js';
 import { seed } from './seed.js';
+import { token, TOKEN_USAGE } from './token.js';
 
 /** The repository root (this file is infra/dist/cli/main.js). */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,13 +23,14 @@ Usage:
   cohort up [--dev]     find or start NATS, provision, run every service (Turborepo)
   cohort provision      create or update streams and buckets (idempotent)
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
+  cohort token …        print a development token (cohort token --sub ID --role ROLE --trial T)
   cohort seed           create and activate demo trials through project-management
   cohort help           this text
 
 Environment: NATS_URL (default ${DEFAULT_NATS_URL}), DATA_DIR (default <repo>/.data),
 COHORT_DUPLICATE_WINDOW_MS, COHORT_REPORTS_MAX_BYTES, COHORT_REPLICAS,
 PROJECT_MANAGEMENT_URL (for seed; default http://127.0.0.1:3002).
-Exit codes: 0 done, 1 failed, 2 bad arguments, 3 not found, 4 conflict.`;
+Exit codes: 0 done, 1 failed, 2 bad arguments, 3 not found, 4 conflict, 5 no valid token for it.`;
 
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -113,6 +116,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdProvision();
       case 'dlq':
         return await dlq(rest);
+      case 'token':
+        return await token(rest);
       case 'seed':
         return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
           console.log(s),
@@ -128,8 +133,13 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`cohort: ${(e as Error).message}\n\n${cmd === 'dlq' ? DLQ_USAGE : USAGE}`);
+      const usage = cmd === 'dlq' ? DLQ_USAGE : cmd === 'token' ? TOKEN_USAGE : USAGE;
+      err(`cohort: ${(e as Error).message}\n\n${usage}`);
       return 2;
+    }
+    if (e instanceof NotAllowed) {
+      err(`cohort: ${e.message}`);
+      return 5;
     }
     if (e instanceof DeadLetterNotFoundError) {
       err(`cohort: ${e.message}`);

@@ -4,7 +4,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../connection.js';
+import { createApi } from '../http/api.js';
 import { createLogger } from '../logger.js';
+import { ServiceMetrics } from '../metrics.js';
 import { Publisher } from '../publisher.js';
 import { openStore, type SqlStore } from '../store/sql-store.js';
 import { SubscriberMetrics } from '../subscriber/metrics.js';
@@ -12,6 +14,8 @@ import type { Projection } from '../subscriber/projection.js';
 import { Subscriber } from '../subscriber/pull-loop.js';
 import { reportSubmitted } from '../testing/events.js';
 import { NatsServer } from '../testing/nats-server.js';
+import { conformingToOpenApi } from '../testing/openapi.js';
+import { authenticatedAs, testTokens } from '../testing/tokens.js';
 import { provision, topology } from '../topology.js';
 import { DeadLetterConflictError, DeadLetterDesk, DeadLetterNotFoundError } from './desk.js';
 import { deadLetterRoutes } from './routes.js';
@@ -19,6 +23,22 @@ import { deadLetterRoutes } from './routes.js';
 const enc = new TextEncoder();
 const operator = { id: 'nurse.jones', role: 'monitor' as const };
 const MAX_DELIVER = 3;
+
+const tokens = await testTokens();
+
+/** The desk's routes as a service mounts them, at the root so paths read short. */
+function mounted(desk: DeadLetterDesk) {
+  const app = createApi({
+    service: 'dead-letter-test',
+    description: 'the dead-letter routes',
+    auth: tokens.keys,
+    metrics: new ServiceMetrics('dead-letter-test', { defaults: false }),
+    log: createLogger('test'),
+    ready: {},
+  });
+  app.route('/', deadLetterRoutes(desk));
+  return conformingToOpenApi(app);
+}
 
 let server: NatsServer;
 let conn: Connection;
@@ -287,7 +307,8 @@ describe('dead letters', () => {
     await t.publishInvalid('BROKEN-1');
     await t.publishInvalid('BROKEN-2');
     await expect.poll(() => t.deadLetters(t.failing)).toHaveLength(2);
-    const app = deadLetterRoutes(t.desk);
+    const ops = { sub: 'ops.kim', role: 'ops' as const, trials: [] };
+    const app = authenticatedAs(mounted(t.desk), await tokens.header(ops));
     const list = (await (await app.request(`/?consumer=${t.failing}`)).json()) as {
       items: { id: string; status: string }[];
     };
@@ -302,18 +323,34 @@ describe('dead letters', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    const noReason = await post(`/${open.id}/discard`, { actor: operator });
+    const noReason = await post(`/${open.id}/discard`, {});
     expect(noReason.status).toBe(400);
     expect(((await noReason.json()) as { issues: { path: string }[] }).issues[0]!.path).toBe(
       'reason',
     );
-    const discarded = await post(`/${open.id}/discard`, {
-      actor: operator,
-      reason: 'duplicate device',
+    // Who acts is the token's caller: a body that names an actor is refused.
+    const named = await post(`/${open.id}/discard`, { actor: operator, reason: 'x' });
+    expect(named.status).toBe(400);
+    const monitor = await tokens.header({ sub: 'nurse.jones', role: 'monitor', trials: ['*'] });
+    const refused = await app.request(`/${open.id}/discard`, {
+      method: 'POST',
+      headers: { ...monitor, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'x' }),
     });
+    expect(refused.status).toBe(403);
+    expect((await app.request('/', { headers: monitor })).status).toBe(403);
+    const discarded = await post(`/${open.id}/discard`, { reason: 'duplicate device' });
     expect(discarded.status).toBe(200);
-    expect(((await discarded.json()) as { status: string }).status).toBe('discarded');
-    expect((await post(`/${open.id}/redrive`, { actor: operator, reason: 'x' })).status).toBe(409);
+    const dl = (await discarded.json()) as {
+      status: string;
+      history: { action: string; actor: unknown }[];
+    };
+    expect(dl.status).toBe('discarded');
+    expect(dl.history.at(-1)).toMatchObject({
+      action: 'discarded',
+      actor: { id: 'ops.kim', role: 'ops' },
+    });
+    expect((await post(`/${open.id}/redrive`, { reason: 'x' })).status).toBe(409);
     const after = (await (await app.request(`/?consumer=${t.failing}&status=open`)).json()) as {
       items: { id: string }[];
     };

@@ -1,15 +1,16 @@
 import { Actor, DeadLetterId } from '@cohort/contracts';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { actorOf } from '../auth/caller.js';
+import { authorized } from '../auth/middleware.js';
 import { createRouter } from '../http/api.js';
 import { errorResponses, jsonBody, jsonContent } from '../http/openapi.js';
 import type { Logger } from '../logger.js';
 import { DEAD_LETTER_STATUSES, type DeadLetter, type DeadLetterDesk } from './desk.js';
 
+// Who acts is the verified caller; a body naming an actor is refused.
 const ChangeBody = z
   .object({
-    /** Who: `{ id, role }`. */
-    actor: Actor,
     /** Why: kept forever with the change. */
     reason: z.string().min(1).max(1000),
   })
@@ -77,9 +78,9 @@ const TAGS = ['dead letters'];
 
 /**
  * The dead-letter desk over HTTP, to mount where operators reach it (e.g.
- * `app.route('/v1/dead-letters', deadLetterRoutes(desk))`): `GET /` (?consumer, ?status), `GET /{id}`, `POST /{id}/redrive`,
- * `POST /{id}/discard` (`{ actor, reason }`), `POST /redrive` (`{ consumer, actor, reason,
- * ratePerSecond? }`). Every read captures pending advisories first.
+ * `app.route('/v1/dead-letters', deadLetterRoutes(desk))` in an app of `createApi`, which
+ * authenticates; every route needs the `ops` role and records the caller as who acted): `GET /` (?consumer, ?status), `GET /{id}`, `POST /{id}/redrive`,
+ * `POST /{id}/discard` (`{ reason }`), `POST /redrive` (`{ consumer, reason, ratePerSecond? }`). Every read captures pending advisories first.
  */
 export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHono {
   const app = createRouter({ log });
@@ -97,6 +98,7 @@ export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHon
       },
     }),
     async (c) => {
+      authorized(c, 'deadletters.read');
       await desk.captureAll();
       return c.json({ items: (await desk.list(c.req.valid('query'))).map(summary) }, 200);
     },
@@ -115,8 +117,9 @@ export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHon
     }),
     async (c) => {
       const b = c.req.valid('json');
+      const caller = authorized(c, 'deadletters.change');
       await desk.captureAll();
-      const done = await desk.redriveAll(b.consumer, b);
+      const done = await desk.redriveAll(b.consumer, { ...b, actor: actorOf(caller) });
       return c.json({ redriven: done.map(summary) }, 200);
     },
   );
@@ -130,6 +133,7 @@ export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHon
       responses: { 200: jsonContent(Detail, 'the dead letter'), ...errorResponses([400, 404]) },
     }),
     async (c) => {
+      authorized(c, 'deadletters.read');
       await desk.captureAll();
       return c.json(await desk.get(c.req.valid('param').id), 200);
     },
@@ -152,7 +156,8 @@ export function deadLetterRoutes(desk: DeadLetterDesk, log?: Logger): OpenAPIHon
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const change = c.req.valid('json');
+        const caller = authorized(c, 'deadletters.change');
+        const change = { ...c.req.valid('json'), actor: actorOf(caller) };
         const dl =
           action === 'redrive' ? await desk.redrive(id, change) : await desk.discard(id, change);
         return c.json(dl, 200);

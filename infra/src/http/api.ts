@@ -1,7 +1,10 @@
 import { fieldIssues } from '@cohort/contracts';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
+import type { TokenKeys } from '../auth/keys.js';
+import { authentication } from '../auth/middleware.js';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { mountDocs } from './docs.js';
@@ -10,6 +13,25 @@ import { notFound, validationFailed, type HttpError } from './errors.js';
 import { exactJsonIssues } from './exact-json.js';
 import { jsonBodies } from './json-body.js';
 import { httpMetrics, mountOps, type ReadinessCheck } from './ops.js';
+
+/**
+ * Headers on every answer: no sniffing, no framing, no referrer, and a Content-Security-Policy
+ * that lets pages load only their own scripts (the API reference's styles are inline).
+ */
+const SECURE_HEADERS = {
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+};
 
 /** Most bytes a request body may have unless the service says otherwise. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -21,6 +43,8 @@ export interface ApiOptions {
   description: string;
   metrics: ServiceMetrics;
   log: Logger;
+  /** The keys bearer tokens are verified with. */
+  auth: TokenKeys;
   /** Readiness checks for `/readyz`. */
   ready: Record<string, ReadinessCheck>;
   /** Facts `/readyz` shows that do not decide readiness (e.g. each consumer's lag). */
@@ -69,6 +93,9 @@ export function createRouter(opts: { log?: Logger; mapError?: ErrorMapper } = {}
 export function createApi(opts: ApiOptions): OpenAPIHono {
   const app = createRouter(opts);
   app.use(httpMetrics(opts.metrics));
+  app.use(secureHeaders(SECURE_HEADERS));
+  // Before any body is read: an anonymous caller costs a header check, not a parse.
+  app.use(authentication(opts.auth, opts.log));
   // What JSON.parse would silently change (NUL, lone surrogates, numbers a double cannot hold)
   // is refused here, naming the field, before any schema sees the parsed value.
   app.use(
@@ -78,15 +105,23 @@ export function createApi(opts: ApiOptions): OpenAPIHono {
     }),
   );
   mountOps(app, opts.metrics, opts.ready, opts.info);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'a JWT with `sub`, `role` and `trials`, signed with a key the service trusts',
+  });
   const doc = {
     openapi: '3.1.0',
     info: { title: `Cohort ${opts.service}`, version: '1', description: opts.description },
+    security: [{ bearer: [] }],
   };
   app.openapi(
     createRoute({
       method: 'get',
       path: '/openapi.json',
       tags: ['documentation'],
+      security: [],
       summary: 'This OpenAPI document',
       responses: {
         200: {

@@ -48,6 +48,7 @@ export function mountDocs(app: OpenAPIHono, title: string): void {
       method: 'get',
       path: '/docs',
       tags: ['documentation'],
+      security: [],
       summary: 'Interactive API reference',
       responses: {
         200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } },
@@ -60,6 +61,7 @@ export function mountDocs(app: OpenAPIHono, title: string): void {
       method: 'get',
       path: '/docs/{asset}',
       tags: ['documentation'],
+      security: [],
       summary: "The reference page's script and style",
       request: { params: z.object({ asset: z.string().max(64) }) },
       responses: {

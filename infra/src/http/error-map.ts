@@ -1,4 +1,5 @@
 import { HTTPException } from 'hono/http-exception';
+import { Forbidden } from '../auth/policy.js';
 import { PublishError } from '../errors.js';
 import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/decider.js';
 import { ConcurrencyError } from '../event-store/port.js';
@@ -11,7 +12,7 @@ export type ErrorMapper = (e: unknown) => HttpError | undefined;
 
 /**
  * The one mapping from errors to answers, for every service:
- * - an HttpError is answered as it is; then the service's own mapper has its say;
+ * - an HttpError is answered as it is, a policy refusal is 403; then the service's own mapper;
  * - a dependency that is down (NATS or the database) is 503 with `Retry-After`;
  * - a stale write is 409 with the current version; a reused requestId for other content, 409;
  * - the dead-letter desk's: 404 for an unknown dead letter, 409 for a change its status forbids;
@@ -20,6 +21,7 @@ export type ErrorMapper = (e: unknown) => HttpError | undefined;
  */
 export function toHttpError(e: unknown, mapError?: ErrorMapper): HttpError {
   if (e instanceof HttpError) return e;
+  if (e instanceof Forbidden) return new HttpError(403, 'forbidden', e.message);
   const mapped = mapError?.(e);
   if (mapped) return mapped;
   if (e instanceof PublishError && e.retryable) return unavailable('NATS');

@@ -34,11 +34,12 @@ export function jsonContent<S extends z.ZodType>(schema: S, description: string)
 }
 
 /**
- * The error answers of a route, documented with the common error shape: those given plus 500 and
- * 503, which any route may give; 413 and 415 too for a route that takes a body.
+ * The error answers of a route, documented with the common error shape: those given plus 401,
+ * 403, 500 and 503, which any route behind a token may give; 400, 413 and 415 too for a route
+ * that takes a body.
  */
 export function errorResponses(statuses: ErrorStatus[], opts: { body?: boolean } = {}) {
-  const all = new Set<ErrorStatus>([...statuses, 500, 503]);
+  const all = new Set<ErrorStatus>([...statuses, 401, 403, 500, 503]);
   if (opts.body) {
     all.add(400);
     all.add(413);

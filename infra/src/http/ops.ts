@@ -71,6 +71,7 @@ export function mountOps(
       method: 'get',
       path: '/healthz',
       tags: ['operations'],
+      security: [],
       summary: 'The process is up',
       responses: { 200: jsonContent(Health, 'up') },
     }),
@@ -81,6 +82,7 @@ export function mountOps(
       method: 'get',
       path: '/readyz',
       tags: ['operations'],
+      security: [],
       summary: 'Every dependency is ready',
       responses: {
         200: jsonContent(Readiness, 'ready'),
@@ -120,6 +122,7 @@ export function mountOps(
       method: 'get',
       path: '/metrics',
       tags: ['operations'],
+      security: [],
       summary: 'Prometheus metrics',
       responses: {
         200: {

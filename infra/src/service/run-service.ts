@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
+import { AuthConfigError, AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
 import { ConfigError, envInt, envString, loadConfig } from '../config.js';
 import { connect, NatsEnv, natsOptions, type Connection } from '../connection.js';
 import type { ApiOptions } from '../http/api.js';
@@ -8,7 +9,12 @@ import { databaseReady, natsReady, type ReadinessCheck } from '../http/ops.js';
 import { listen } from '../http/server.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ServiceMetrics } from '../metrics.js';
-import { openStore, storeOptionsFromEnv, type SqlStore } from '../store/sql-store.js';
+import {
+  DEFAULT_DATA_DIR,
+  openStore,
+  storeOptionsFromEnv,
+  type SqlStore,
+} from '../store/sql-store.js';
 import type { Projection } from '../subscriber/projection.js';
 import { startProjections, type RunningProjections } from '../subscriber/service.js';
 import { provision, topology, TopologyEnv, topologyOptions } from '../topology.js';
@@ -19,14 +25,16 @@ export const EXIT_BAD_CONFIG = 2;
 
 /** What every service reads: NATS, topology, where to listen, how much to log. */
 function serviceEnv(defaultPort: number) {
-  return NatsEnv.extend(TopologyEnv.shape).extend({
-    PORT: envInt(0, 65_535).default(defaultPort),
-    HOST: envString().default('0.0.0.0'),
-    LOG_LEVEL: z
-      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-      .optional()
-      .catch(undefined),
-  });
+  return NatsEnv.extend(TopologyEnv.shape)
+    .extend(AuthEnv.shape)
+    .extend({
+      PORT: envInt(0, 65_535).default(defaultPort),
+      HOST: envString().default('0.0.0.0'),
+      LOG_LEVEL: z
+        .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .optional()
+        .catch(undefined),
+    });
 }
 export type ServiceEnv = z.infer<ReturnType<typeof serviceEnv>>;
 
@@ -36,8 +44,8 @@ export interface ServiceContext<S extends z.ZodRawShape> {
   log: Logger;
   metrics: ServiceMetrics;
   conn: Connection;
-  /** What `createApi` needs from the runtime: readiness of NATS, database and consumers, lag. */
-  api: Pick<ApiOptions, 'service' | 'metrics' | 'log' | 'ready' | 'info'>;
+  /** What `createApi` needs from the runtime: token keys, readiness of NATS, database and consumers, lag. */
+  api: Pick<ApiOptions, 'service' | 'auth' | 'metrics' | 'log' | 'ready' | 'info'>;
   /** Runs `stop` at shutdown, after the server closes and before NATS drains (last first). */
   onStop: (stop: () => Promise<void>) => void;
 }
@@ -81,6 +89,21 @@ export async function runService<
   }
   const log = createLogger(def.name);
   const metrics = new ServiceMetrics(def.name);
+  const dataDir = storeOptionsFromEnv(def.name).dataDir ?? DEFAULT_DATA_DIR;
+  let auth: TokenKeys;
+  try {
+    auth = await tokenKeys(config, dataDir);
+  } catch (e) {
+    if (!(e instanceof AuthConfigError)) throw e;
+    process.stderr.write(`${def.name}: ${e.message}\n`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+  if (auth.mode === 'development') {
+    log.warn(
+      { keys: `${dataDir}/auth` },
+      'tokens are verified with the development key set; configure COHORT_JWKS_URL or COHORT_JWKS_FILE for anything but local development',
+    );
+  }
   const store = def.database ? await openStore(storeOptionsFromEnv(def.name)) : undefined;
   if (store) {
     exitWhenLost(store, log);
@@ -106,7 +129,7 @@ export async function runService<
     log,
     metrics,
     conn,
-    api: { service: def.name, metrics, log, ready, info },
+    api: { service: def.name, auth, metrics, log, ready, info },
     onStop: (stop) => stops.push(stop),
   };
   // The app is built before the first message is pulled: a batch in hand is never kept

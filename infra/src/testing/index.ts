@@ -13,3 +13,11 @@ export {
   type GivenSpec,
   type WhenSpec,
 } from './decider-spec.js';
+export {
+  authenticatedAs,
+  testTokens,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  type TestTokens,
+  type TokenClaims,
+} from './tokens.js';

@@ -103,6 +103,7 @@ export function conformingToOpenApi<A extends DocumentedApp>(app: A): A {
 export async function bodyGuards(
   app: DocumentedApp,
   limitBytes: number,
+  headers: Record<string, string> = {},
 ): Promise<Record<string, [number, number]>> {
   const doc = (await openApiDocument(app)) as unknown as {
     paths: Record<string, Record<string, { requestBody?: unknown }>>;
@@ -114,13 +115,13 @@ export async function bodyGuards(
       const path = template.replace(/\{[^}]+\}/g, 'x');
       const text = await app.request(path, {
         method: method.toUpperCase(),
-        headers: { 'content-type': 'text/plain' },
+        headers: { ...headers, 'content-type': 'text/plain' },
         body: '{}',
       });
       const big = `{"x":"${'a'.repeat(limitBytes)}"}`;
       const large = await app.request(path, {
         method: method.toUpperCase(),
-        headers: { 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: new Blob([big]).stream(),
         duplex: 'half',
       });
@@ -134,11 +135,11 @@ export async function bodyGuards(
  * Everything wrong with an app's API contract, as sentences (none when it keeps it): its
  * OpenAPI document must be valid 3.1 and describe every route; `/docs` must serve the
  * reference; every route taking a body must refuse non-JSON (415) and a body over
- * `bodyLimitBytes` (413).
+ * `bodyLimitBytes` (413) from a caller with `headers` (a token that may call them).
  */
 export async function apiContractProblems(
   app: DocumentedApp,
-  opts: { bodyLimitBytes: number },
+  opts: { bodyLimitBytes: number; headers?: Record<string, string> },
 ): Promise<string[]> {
   const doc = await openApiDocument(app);
   const problems: string[] = [];
@@ -149,7 +150,9 @@ export async function apiContractProblems(
   if (!(docs.headers.get('content-type') ?? '').startsWith('text/html')) {
     problems.push(`/docs answered ${docs.status} ${docs.headers.get('content-type')}`);
   }
-  for (const [route, [text, large]] of Object.entries(await bodyGuards(app, opts.bodyLimitBytes))) {
+  for (const [route, [text, large]] of Object.entries(
+    await bodyGuards(app, opts.bodyLimitBytes, opts.headers),
+  )) {
     if (text !== 415) problems.push(`${route} answered ${text} to a text/plain body`);
     if (large !== 413) problems.push(`${route} answered ${large} to an oversized body`);
   }

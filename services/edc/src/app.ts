@@ -1,4 +1,11 @@
-import { createApi, errorResponses, jsonContent, notFound, validationFailed } from '@cohort/infra';
+import {
+  authorized,
+  createApi,
+  errorResponses,
+  jsonContent,
+  notFound,
+  validationFailed,
+} from '@cohort/infra';
 import type { ApiOptions, Sql } from '@cohort/infra';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
@@ -11,7 +18,7 @@ import {
 } from './api-schemas.js';
 import { InvalidCursorError, listReports, trialSummary } from './queries.js';
 
-export interface AppDeps extends Pick<ApiOptions, 'metrics' | 'log' | 'ready' | 'info'> {
+export interface AppDeps extends Pick<ApiOptions, 'auth' | 'metrics' | 'log' | 'ready' | 'info'> {
   db: Sql;
 }
 
@@ -42,7 +49,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const { trialId } = c.req.valid('param');
-      return c.json(await listReports(deps.db, { ...c.req.valid('query'), trialId }), 200);
+      const query = c.req.valid('query');
+      // A patient may read this list filtered to their own diary (`patientId` = their `sub`).
+      authorized(c, 'reports.read', { trialId, patientId: query.patientId });
+      return c.json(await listReports(deps.db, { ...query, trialId }), 200);
     },
   );
   app.openapi(
@@ -56,6 +66,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const { trialId, patientId } = c.req.valid('param');
+      authorized(c, 'reports.read', { trialId, patientId });
       return c.json(
         await listReports(deps.db, { ...c.req.valid('query'), trialId, patientId }),
         200,
@@ -76,6 +87,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const { trialId } = c.req.valid('param');
+      authorized(c, 'trials.summary', { trialId });
       const summary = await trialSummary(deps.db, trialId);
       if (!summary) throw notFound(`no reports for trial ${trialId}`);
       return c.json(summary, 200);

@@ -8,15 +8,20 @@ import {
 } from '@cohort/infra';
 import {
   apiContractProblems,
+  authenticatedAs,
   conformingToOpenApi,
   reportSubmitted,
   testStores,
+  testTokens,
 } from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 import { caseReports, migrations } from './case-reports.js';
 import { trialStatus } from './trial-status.js';
 import type { CaseReport, Page, TrialSummary } from './queries.js';
+
+const tokens = await testTokens();
+const investigator = await tokens.header({ sub: 'dr.ng', role: 'investigator', trials: ['*'] });
 
 const minute = (m: number) => new Date(Date.UTC(2026, 0, 1, 8, m)).toISOString();
 
@@ -117,13 +122,17 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
 
   describe('HTTP API', () => {
     const app = () =>
-      conformingToOpenApi(
-        createApp({
-          db: perEvent,
-          metrics: new ServiceMetrics('edc', { defaults: false }),
-          log: createLogger('edc'),
-          ready: {},
-        }),
+      authenticatedAs(
+        conformingToOpenApi(
+          createApp({
+            auth: tokens.keys,
+            db: perEvent,
+            metrics: new ServiceMetrics('edc', { defaults: false }),
+            log: createLogger('edc'),
+            ready: {},
+          }),
+        ),
+        investigator,
       );
     const get = async <T>(path: string) => {
       const res = await app().request(path);

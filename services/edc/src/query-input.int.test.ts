@@ -1,5 +1,11 @@
 import { createLogger, ServiceMetrics, type SqlStore } from '@cohort/infra';
-import { conformingToOpenApi, reportSubmitted, testStores } from '@cohort/infra/testing';
+import {
+  authenticatedAs,
+  conformingToOpenApi,
+  reportSubmitted,
+  testStores,
+  testTokens,
+} from '@cohort/infra/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -8,17 +14,23 @@ import { trialStatus } from './trial-status.js';
 import type { CaseReport, Page } from './queries.js';
 
 const TRIAL = 'T-Q';
+const tokens = await testTokens();
+const investigator = await tokens.header({ sub: 'dr.ng', role: 'investigator', trials: ['*'] });
 const REPORTS = 7;
 
 /** The EDC app over `db`: the one place that knows how the app is put together. */
 function appOver(db: SqlStore) {
-  return conformingToOpenApi(
-    createApp({
-      db,
-      metrics: new ServiceMetrics('edc', { defaults: false }),
-      log: createLogger('edc', { level: 'silent' }),
-      ready: {},
-    }),
+  return authenticatedAs(
+    conformingToOpenApi(
+      createApp({
+        auth: tokens.keys,
+        db,
+        metrics: new ServiceMetrics('edc', { defaults: false }),
+        log: createLogger('edc', { level: 'silent' }),
+        ready: {},
+      }),
+    ),
+    investigator,
   );
 }
 

@@ -10,12 +10,15 @@ import {
   ServiceMetrics,
   topology,
   type Connection,
+  type TokenKeys,
 } from '@cohort/infra';
 import {
   apiContractProblems,
   conformingToOpenApi,
   NatsServer,
+  testTokens,
   trialsIn,
+  type TestTokens,
 } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +31,8 @@ let jsm: JetStreamManager;
 let app: ReturnType<typeof createApp>;
 let metrics: ServiceMetrics;
 let view: LastPerSubjectView;
+let auth: TokenKeys;
+let tokens: TestTokens;
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 
@@ -46,13 +51,16 @@ function report(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** A site's device gateway: may submit for any patient of any trial. */
+let gateway: Record<string, string>;
+
 function post(
   body: unknown,
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ) {
   return app.request('/v1/reports', {
     method: 'POST',
-    headers,
+    headers: { ...gateway, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -71,11 +79,15 @@ beforeAll(async () => {
   await trialsIn(conn, ['CLOSED-1'], 'closed');
   await trialsIn(conn, ['PLANNED-1'], 'planned');
   await trialsIn(conn, ['ENROLLING-1'], 'enrolling');
+  tokens = await testTokens();
+  gateway = await tokens.header({ sub: 'gateway-1', role: 'system', trials: ['*'] });
+  auth = tokens.keys;
   view = new LastPerSubjectView(conn, 'PROJECTS', 'projects.>');
   await view.start();
   await view.ready;
   app = conformingToOpenApi(
     createApp({
+      auth,
       trials: trialStatuses(view),
       ingest: await IdempotentPublisher.open(conn, new Publisher(conn, { timeoutMs: 1_000 }), {
         stream: 'REPORTS',
@@ -90,7 +102,7 @@ beforeAll(async () => {
 
 describe('the API contract', () => {
   it('a valid OpenAPI 3.1 document of every route; bodies JSON-only and bounded', async () => {
-    expect(await apiContractProblems(app, { bodyLimitBytes: LIMIT })).toEqual([]);
+    expect(await apiContractProblems(app, { bodyLimitBytes: LIMIT, headers: gateway })).toEqual([]);
   });
 });
 
@@ -106,6 +118,7 @@ describe('POST /v1/reports', () => {
     const res = await post(body, {
       'content-type': 'application/json; charset=utf-8',
       'x-correlation-id': 'corr-1',
+      ...(await tokens.header({ sub: 'P-001', role: 'patient', trials: ['TRIAL-A'] })),
     });
     expect(res.status).toBe(202);
     const json = (await res.json()) as { eventId: string; seq: number };

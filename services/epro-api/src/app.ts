@@ -1,5 +1,7 @@
 import { SubmitReport } from '@cohort/contracts';
 import {
+  actorOf,
+  authorized,
   conflict,
   createApi,
   errorResponses,
@@ -20,7 +22,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 /** Phones' clocks drift; a completion time this far ahead of ours is still accepted. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-export interface AppDeps extends Pick<ApiOptions, 'metrics' | 'log' | 'ready'> {
+export interface AppDeps extends Pick<ApiOptions, 'auth' | 'metrics' | 'log' | 'ready'> {
   ingest: Ingest;
   trials: TrialStatuses;
   now?: () => number;
@@ -68,6 +70,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   app.openapi(submit, async (c) => {
     const body = c.req.valid('json');
+    const caller = authorized(c, 'reports.submit', {
+      trialId: body.trialId,
+      patientId: body.patientId,
+    });
     if (Date.parse(body.completedAt) > now() + maxSkew) {
       throw validationFailed([{ path: 'completedAt', message: 'is in the future' }]);
     }
@@ -95,7 +101,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       );
     }
     try {
-      const accepted = await submitReport(deps.ingest, body, correlationId);
+      const accepted = await submitReport(deps.ingest, body, actorOf(caller), correlationId);
       observe(accepted.duplicate ? 'duplicate' : 'stored');
       return c.json(accepted, 202);
     } catch (e) {

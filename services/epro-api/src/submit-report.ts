@@ -1,5 +1,5 @@
 import { ReportSubmitted, reportSubject, Streams } from '@cohort/contracts';
-import type { SubmitReport } from '@cohort/contracts';
+import type { Actor, SubmitReport } from '@cohort/contracts';
 import type { PublishOnceInput, PublishOnceResult } from '@cohort/infra';
 
 export const SOURCE = 'epro-api';
@@ -25,11 +25,12 @@ const headers = { 'Cohort-Event-Type': 'ReportSubmitted', 'Cohort-Event-Version'
 
 /**
  * Turns a validated submission into one ReportSubmitted event, stored once per requestId.
- * The patient is the actor: the submission is their own diary entry.
+ * The actor is the verified caller: the patient, or the site's device gateway.
  */
 export function submitReport(
   ingest: Ingest,
   body: SubmitReport,
+  actor: Actor,
   correlationId: string = body.requestId,
 ): Promise<Accepted> {
   return ingest
@@ -46,7 +47,7 @@ export function submitReport(
           occurredAt: body.completedAt,
           recordedAt,
           source: SOURCE,
-          actor: { id: body.patientId, role: 'patient' },
+          actor,
           correlationId,
           causationId: body.requestId,
           data: body,

@@ -1,4 +1,6 @@
 import { Actor, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
+
+// Bodies carry no actor: who acts is the verified caller, and a body naming one is refused.
 import { z } from 'zod';
 
 export const IdParams = z.object({ id: ProjectId });
@@ -8,7 +10,6 @@ export const CreateBody = z
     requestId: z.uuid().meta({ description: 'the same on every retry of this creation' }),
     projectId: ProjectId.meta({ description: 'the trial id reports will carry' }),
     name: z.string().min(1).max(200),
-    actor: Actor,
   })
   .strict()
   .meta({ id: 'CreateProject' });
@@ -22,7 +23,6 @@ export const StatusBody = z
       .int()
       .nonnegative()
       .meta({ description: 'the version you decided on; 409 when it moved' }),
-    actor: Actor,
     effectiveAt: UtcInstant.optional().meta({ description: 'when it takes effect, if earlier' }),
   })
   .strict()

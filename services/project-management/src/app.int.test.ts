@@ -17,10 +17,13 @@ import {
 } from '@cohort/infra';
 import {
   apiContractProblems,
+  authenticatedAs,
   conformingToOpenApi,
   NatsServer,
   reportSubmitted,
   testStores,
+  testTokens,
+  type TestTokens,
 } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +38,7 @@ import {
 import { decide, evolve, initial } from './project.js';
 
 const sponsor = { id: 'dr.lee', role: 'sponsor' as const };
+let tokens: TestTokens;
 let server: NatsServer;
 let conn: Connection;
 let jsm: JetStreamManager;
@@ -50,7 +54,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
     body: JSON.stringify(body),
   });
 const status = (id: string, body: Record<string, unknown>) =>
-  post(`/v1/projects/${id}/status`, { actor: sponsor, ...body });
+  post(`/v1/projects/${id}/status`, body);
 
 beforeAll(async () => {
   server = await NatsServer.start();
@@ -66,14 +70,19 @@ beforeAll(async () => {
     subscribers.push(s);
   }
   events = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
-  app = conformingToOpenApi(
-    createApp({
-      store: events,
-      db,
-      metrics,
-      log: createLogger('t'),
-      ready: {},
-    }),
+  tokens = await testTokens();
+  app = authenticatedAs(
+    conformingToOpenApi(
+      createApp({
+        auth: tokens.keys,
+        store: events,
+        db,
+        metrics,
+        log: createLogger('t'),
+        ready: {},
+      }),
+    ),
+    await tokens.header({ sub: sponsor.id, role: sponsor.role, trials: ['*'] }),
   );
 });
 
@@ -85,7 +94,7 @@ afterAll(async () => {
 });
 
 async function create(projectId: string, requestId: string = crypto.randomUUID()) {
-  return post('/v1/projects', { requestId, projectId, name: `Trial ${projectId}`, actor: sponsor });
+  return post('/v1/projects', { requestId, projectId, name: `Trial ${projectId}` });
 }
 
 describe('project-management HTTP', () => {
@@ -107,7 +116,6 @@ describe('project-management HTTP', () => {
       requestId,
       projectId: 'TR-1',
       name: 'Another name',
-      actor: sponsor,
     });
     expect(renamed.status).toBe(409);
     expect(await renamed.json()).toMatchObject({ error: 'request_id_conflict', requestId });
@@ -119,7 +127,6 @@ describe('project-management HTTP', () => {
       requestId: crypto.randomUUID(),
       projectId: 'TR-NUL',
       name: 'Asthma\u0000diary',
-      actor: sponsor,
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { issues: { path: string }[] }).issues[0]!.path).toBe('name');
@@ -241,15 +248,11 @@ describe('project-management HTTP', () => {
 
   it('keeps the X-Correlation-Id of a request on its event, and ignores an empty one', async () => {
     const body = { requestId: crypto.randomUUID(), projectId: 'TR-4', name: 'Trial TR-4' };
-    const created = await post(
-      '/v1/projects',
-      { ...body, actor: sponsor },
-      { 'x-correlation-id': 'visit-42' },
-    );
+    const created = await post('/v1/projects', body, { 'x-correlation-id': 'visit-42' });
     expect(created.status).toBe(201);
     const changed = await post(
       '/v1/projects/TR-4/status',
-      { actor: sponsor, to: 'enrolling', expectedVersion: 1, reason: 'site ready' },
+      { to: 'enrolling', expectedVersion: 1, reason: 'site ready' },
       { 'x-correlation-id': '' },
     );
     expect(changed.status).toBe(200);

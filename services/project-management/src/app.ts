@@ -1,5 +1,8 @@
 import {
+  actorOf,
+  authorized,
   createApi,
+  inTrial,
   errorResponses,
   HttpError,
   jsonBody,
@@ -24,7 +27,7 @@ import { handle, load } from './commands.js';
 import { listPortfolio } from './portfolio.js';
 import { CommandRefused, type Project } from './project.js';
 
-export interface AppDeps extends Pick<ApiOptions, 'metrics' | 'log' | 'ready' | 'info'> {
+export interface AppDeps extends Pick<ApiOptions, 'auth' | 'metrics' | 'log' | 'ready' | 'info'> {
   store: EventStore;
   db: Sql;
   now?: () => Date;
@@ -110,9 +113,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const b = c.req.valid('json');
+      const caller = authorized(c, 'projects.create', { trialId: b.projectId });
       const r = await handle(deps.store, {
         type: 'CreateProject',
         ...b,
+        actor: actorOf(caller),
         at: now().toISOString(),
         ...correlation(c),
       });
@@ -137,13 +142,14 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     async (c) => {
       const { id } = c.req.valid('param');
       const b = c.req.valid('json');
+      const caller = authorized(c, 'projects.change-status', { trialId: id });
       const r = await handle(
         deps.store,
         {
           type: 'ChangeStatus',
           projectId: id,
           to: b.to,
-          actor: b.actor,
+          actor: actorOf(caller),
           at: now().toISOString(),
           reason: b.reason,
           ...(b.effectiveAt !== undefined ? { effectiveAt: b.effectiveAt } : {}),
@@ -164,7 +170,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       summary: 'Every project with its status and report count',
       responses: { 200: jsonContent(Portfolio, 'the portfolio'), ...errorResponses([]) },
     }),
-    async (c) => c.json({ items: await listPortfolio(deps.db) }, 200),
+    async (c) => {
+      const caller = authorized(c, 'projects.list');
+      const items = await listPortfolio(deps.db);
+      return c.json({ items: items.filter((p) => inTrial(caller, p.projectId)) }, 200);
+    },
   );
 
   app.openapi(
@@ -178,6 +188,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      authorized(c, 'projects.read', { trialId: id });
       const { state, version } = await load(deps.store, id);
       if (!state.exists) throw notFound(`no project ${id}`);
       return c.json(view(state, version), 200);
@@ -195,6 +206,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      authorized(c, 'projects.read', { trialId: id });
       const { state, events } = await load(deps.store, id);
       if (!state.exists) throw notFound(`no project ${id}`);
       return c.json(

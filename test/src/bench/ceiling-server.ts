@@ -1,9 +1,19 @@
 // The HTTP ceiling for `bench:ingest`: epro-api's own Hono stack (body limit, content-type
-// check, zod validation, metrics middleware) answering 202 after validation, with no publish.
+// check, token verification, zod validation, metrics middleware) answering 202 after
+// validation, with no publish.
 import { createApp } from '@cohort/epro-api';
-import { createLogger, listen, ServiceMetrics } from '@cohort/infra';
+import {
+  AuthEnv,
+  createLogger,
+  listen,
+  loadConfig,
+  ServiceMetrics,
+  tokenKeys,
+} from '@cohort/infra';
 
 const app = createApp({
+  // The same token check as the real endpoint: the ceiling measures the whole HTTP stack.
+  auth: await tokenKeys(loadConfig(AuthEnv), process.env.DATA_DIR ?? '.data'),
   ingest: {
     publish: (input) =>
       Promise.resolve({ eventId: input.requestId, stream: 'NONE', seq: 0, duplicate: false }),

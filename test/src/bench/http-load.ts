@@ -21,6 +21,8 @@ export async function httpLoad(opts: {
   connections: number;
   seconds: number;
   body: (i: number) => string;
+  /** Sent with every request (e.g. a bearer token). */
+  headers?: Record<string, string>;
 }): Promise<LoadResult> {
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const latencies: number[] = [];
@@ -37,7 +39,7 @@ export async function httpLoad(opts: {
         const res = await pool.request({
           path: opts.path,
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { ...opts.headers, 'content-type': 'application/json' },
           body,
         });
         status = res.statusCode;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { connect, provision, Publisher, topology } from '@cohort/infra';
 import { freePort, NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
 import { httpLoad, type LoadResult } from './http-load.js';
@@ -48,6 +49,7 @@ function reports(url: string, seconds: number): Promise<LoadResult> {
     connections: CONNECTIONS,
     seconds,
     body: (i) => JSON.stringify(reportBody('BENCH', `P${i % 1000}`, i)),
+    headers: as.gateway,
   });
 }
 
@@ -114,7 +116,10 @@ async function ceilingServer(): Promise<{ url: string; stop: () => void }> {
   const proc = spawn(
     process.execPath,
     [join(REPO_ROOT, 'test', 'dist', 'bench', 'ceiling-server.js')],
-    { env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: 'inherit' },
+    {
+      env: { ...process.env, ...identity.env, PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: 'inherit',
+    },
   );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {

@@ -20,6 +20,7 @@ import { freePort, NatsServer, reportSubmitted } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identity } from '../support/identity.js';
 import { REPO_ROOT } from '../support/service-process.js';
 
 const BIN = join(REPO_ROOT, 'infra', 'bin', 'cohort.mjs');
@@ -38,11 +39,20 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real `cohort` binary against the test's nats-server. */
+/** An operator: the dead-letter desk's actions need the ops role. */
+const OPS = { sub: 'ops.kim', role: 'ops' as const, trials: [] };
+
+/** Runs the real `cohort` binary against the test's nats-server, as OPS unless `env` says. */
 async function cohort(args: string[], env: Record<string, string> = {}): Promise<Run> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NATS_URL: nats.url, COHORT_ACTOR: '', ...env },
+      env: {
+        ...process.env,
+        ...identity.env,
+        NATS_URL: nats.url,
+        COHORT_TOKEN: await identity.sign(OPS),
+        ...env,
+      },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -159,22 +169,16 @@ describe('cohort dlq (the real binary)', () => {
 
   it('redrives one after the fix, saying who and why; it is applied once', async () => {
     broken.delete('BAD-1');
-    const r = await cohort([
-      'dlq',
-      'redrive',
-      ids[0]!,
-      '--reason',
-      'mapping for BAD-1 added',
-      '--actor',
-      'ops.kim',
-    ]);
+    const r = await cohort(['dlq', 'redrive', ids[0]!, '--reason', 'mapping for BAD-1 added']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redriven/);
     await expect.poll(() => appliedCount('BAD-1'), { timeout: 10_000 }).toBe(1);
     const skippedBefore = await skipped();
-    const again = await cohort(['dlq', 'redrive', ids[0]!, '--reason', 'again'], {
-      COHORT_ACTOR: 'ops.kim',
-    });
+    // The same operator, with the token given as a flag.
+    const again = await cohort(
+      ['dlq', 'redrive', ids[0]!, '--reason', 'again', '--token', await identity.sign(OPS)],
+      { COHORT_TOKEN: '' },
+    );
     expect(again.code).toBe(0);
     // The second copy has arrived once the inbox has skipped it.
     await expect.poll(skipped, { timeout: 10_000 }).toBe(skippedBefore + 1);
@@ -191,15 +195,7 @@ describe('cohort dlq (the real binary)', () => {
   });
 
   it('discards one, keeping the record', async () => {
-    const r = await cohort([
-      'dlq',
-      'discard',
-      ids[1]!,
-      '--reason',
-      'device test data',
-      '--actor',
-      'ops.kim',
-    ]);
+    const r = await cohort(['dlq', 'discard', ids[1]!, '--reason', 'device test data']);
     expect(r.code).toBe(0);
     const list = JSON.parse(
       (await cohort(['dlq', 'list', '--status', 'discarded', '--json'])).stdout,
@@ -208,21 +204,23 @@ describe('cohort dlq (the real binary)', () => {
   });
 
   it('exit codes scripts can rely on', async () => {
-    expect((await cohort(['dlq', 'redrive', ids[1]!, '--reason', 'x', '--actor', 'a'])).code).toBe(
-      4,
-    ); // discarded
+    expect((await cohort(['dlq', 'redrive', ids[1]!, '--reason', 'x'])).code).toBe(4); // discarded
     expect((await cohort(['dlq', 'show', 'dl-987654'])).code).toBe(3);
-    const noWho = await cohort(['dlq', 'discard', ids[0]!, '--reason', 'x']);
-    expect(noWho.code).toBe(2);
-    expect(noWho.stderr).toMatch(/--actor/);
-    expect((await cohort(['dlq', 'discard', ids[0]!, '--actor', 'a'])).code).toBe(2); // no reason
+    const noWho = await cohort(['dlq', 'discard', ids[0]!, '--reason', 'x'], { COHORT_TOKEN: '' });
+    expect(noWho.code).toBe(5);
+    expect(noWho.stderr).toMatch(/COHORT_TOKEN/);
+    const monitor = await identity.sign({ sub: 'cra.kim', role: 'monitor', trials: ['*'] });
+    const notOps = await cohort(['dlq', 'discard', ids[0]!, '--reason', 'x'], {
+      COHORT_TOKEN: monitor,
+    });
+    expect(notOps.code).toBe(5);
+    expect((await cohort(['dlq', 'list'], { COHORT_TOKEN: 'not.a.token' })).code).toBe(5);
+    expect((await cohort(['dlq', 'discard', ids[0]!])).code).toBe(2); // no reason
     expect((await cohort(['dlq', 'show', 'nonsense'])).code).toBe(2);
     expect((await cohort(['dlq', 'list', '--status', 'lost'])).code).toBe(2);
     expect((await cohort(['dlq', 'list', '--bogus'])).code).toBe(2);
     expect((await cohort(['dlq', 'frobnicate'])).code).toBe(2);
-    expect((await cohort(['dlq', 'redrive', '--all', '--reason', 'x', '--actor', 'a'])).code).toBe(
-      2,
-    );
+    expect((await cohort(['dlq', 'redrive', '--all', '--reason', 'x'])).code).toBe(2);
     const down = await cohort(['dlq', 'list'], {
       NATS_URL: `nats://127.0.0.1:${await freePort()}`,
     });
@@ -249,8 +247,6 @@ describe('cohort dlq (the real binary)', () => {
       '--all',
       '--reason',
       'fixed',
-      '--actor',
-      'ops',
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redrove 1 dead letter/);

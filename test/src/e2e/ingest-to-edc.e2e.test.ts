@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allReports, dropSchemas, edcEnv, summary } from '../support/edc.js';
 import { reportBody } from '../support/reports.js';
 import { ServiceProcess } from '../support/service-process.js';
+import { as } from '../support/identity.js';
 
 const N = 10_000;
 const PATIENTS = 40;
@@ -49,7 +50,7 @@ describe('a reminder burst, from HTTP to the EDC read model', () => {
           const body = bodies[next++]!;
           const r = await fetch(`${api.url}/v1/reports`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { ...as.gateway, 'content-type': 'application/json' },
             body,
           });
           await r.arrayBuffer();

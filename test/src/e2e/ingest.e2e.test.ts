@@ -4,6 +4,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportBody } from '../support/reports.js';
 import { ServiceProcess } from '../support/service-process.js';
+import { as } from '../support/identity.js';
 
 const N = 1_000;
 let nats: NatsServer;
@@ -21,7 +22,7 @@ interface Accepted {
 function post(body: unknown, contentType = 'application/json') {
   return fetch(`${api.url}/v1/reports`, {
     method: 'POST',
-    headers: { 'content-type': contentType },
+    headers: { ...as.gateway, 'content-type': contentType },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -99,7 +100,7 @@ describe('SIGTERM under load', () => {
     const inflight = Array.from({ length: 500 }, (_, i) =>
       fetch(`${svc.url}/v1/reports`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...as.gateway, 'content-type': 'application/json' },
         body: JSON.stringify(reportBody('TRIAL-TERM', `P${i % 7}`, i)),
       }).then(
         (r) => {

@@ -4,35 +4,35 @@ import { promisify } from 'node:util';
 import { NatsServer } from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, edcEnv, getJson, summary } from '../support/edc.js';
+import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
 
 const TRIAL = 'E2E-PROJECT';
 const REPORTS = 50;
-const sponsor = { id: 'dr.lee', role: 'sponsor' };
 
 let nats: NatsServer;
 let pm: ServiceProcess;
 let api: ServiceProcess;
 let edc: ServiceProcess;
 
-async function postJson(url: string, body: unknown) {
+async function postJson(url: string, body: unknown, headers: Record<string, string>) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const submit = (i: number) => postJson(`${api.url}/v1/reports`, reportBody(TRIAL, `P${i % 5}`, i));
+const submit = (i: number) =>
+  postJson(`${api.url}/v1/reports`, reportBody(TRIAL, `P${i % 5}`, i), as.gateway);
 const changeStatus = (to: string, expectedVersion: number, reason?: string) =>
-  postJson(`${pm.url}/v1/projects/${TRIAL}/status`, {
-    to,
-    expectedVersion,
-    actor: sponsor,
-    ...(reason ? { reason } : {}),
-  });
+  postJson(
+    `${pm.url}/v1/projects/${TRIAL}/status`,
+    { to, expectedVersion, ...(reason ? { reason } : {}) },
+    as.sponsor,
+  );
 
 beforeAll(async () => {
   nats = await NatsServer.start();
@@ -53,12 +53,15 @@ afterAll(async () => {
 describe('a trial project whose status changes fan out to every service', () => {
   it('is created and activated; epro-api accepts reports only then', async () => {
     expect((await submit(0)).status).toBe(404); // no such trial yet
-    const created = await postJson(`${pm.url}/v1/projects`, {
-      requestId: crypto.randomUUID(),
-      projectId: TRIAL,
-      name: 'Sleep quality after surgery',
-      actor: sponsor,
-    });
+    const created = await postJson(
+      `${pm.url}/v1/projects`,
+      {
+        requestId: crypto.randomUUID(),
+        projectId: TRIAL,
+        name: 'Sleep quality after surgery',
+      },
+      as.sponsor,
+    );
     expect(created).toMatchObject({ status: 201, body: { status: 'planned', version: 1 } });
     await expect.poll(async () => (await submit(0)).body.status).toBe('planned');
     expect((await changeStatus('enrolling', 1, 'sites ready')).status).toBe(200);
@@ -128,12 +131,22 @@ describe('a trial project whose status changes fan out to every service', () => 
   });
 
   it('cohort seed creates and activates the demo trials, and can run again', async () => {
+    const seedToken = await identity.sign({
+      sub: 'cohort-seed',
+      role: 'sponsor',
+      trials: ['DEMO-SLEEP', 'DEMO-PAIN', 'DEMO-MOOD'],
+    });
     const run = () =>
       promisify(execFile)(
         process.execPath,
         [join(REPO_ROOT, 'infra', 'bin', 'cohort.mjs'), 'seed'],
         {
-          env: { ...process.env, PROJECT_MANAGEMENT_URL: pm.url },
+          env: {
+            ...process.env,
+            ...identity.env,
+            PROJECT_MANAGEMENT_URL: pm.url,
+            COHORT_TOKEN: seedToken,
+          },
         },
       );
     const first = await run();
@@ -158,7 +171,8 @@ describe('a trial project whose status changes fan out to every service', () => 
     await expect
       .poll(
         async () =>
-          (await postJson(`${api.url}/v1/reports`, reportBody('DEMO-SLEEP', 'P-1'))).status,
+          (await postJson(`${api.url}/v1/reports`, reportBody('DEMO-SLEEP', 'P-1'), as.gateway))
+            .status,
       )
       .toBe(202);
   });

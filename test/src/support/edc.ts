@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { as } from './identity.js';
 import { ServiceProcess } from './service-process.js';
 
 /**
@@ -63,8 +64,12 @@ export async function metric(
     .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
-export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
+/** GETs JSON as `headers` (a monitor, who may read projects, reports and summaries). */
+export async function getJson<T>(
+  url: string,
+  headers: Record<string, string> = as.monitor,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { headers });
   return { status: res.status, body: (await res.json()) as T };
 }
 

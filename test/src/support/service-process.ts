@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@cohort/infra/testing';
+import { identity } from './identity.js';
 
 /** The repository root, from this file's place in test/src or test/dist. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -11,7 +12,7 @@ const READY_TIMEOUT_MS = 30_000;
 
 /**
  * A Cohort service started as a real process from its build (`services/<name>/dist/main.js`),
- * on a free port, ready once `/readyz` answers 200.
+ * on a free port, trusting the test run's identity provider, ready once `/readyz` answers 200.
  */
 export class ServiceProcess {
   readonly output: string[] = [];
@@ -45,7 +46,14 @@ export class ServiceProcess {
     const flags = process.env.COHORT_SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
     const main = join(REPO_ROOT, 'services', name, 'dist', 'main.js');
     const proc = spawn(process.execPath, [...flags, main], {
-      env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...identity.env,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const svc = new ServiceProcess(name, proc, port);
