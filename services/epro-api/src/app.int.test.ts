@@ -23,7 +23,7 @@ let conn: Connection;
 let jsm: JetStreamManager;
 let app: Hono;
 let metrics: ServiceMetrics;
-let view: LastPerSubjectView;
+let view: LastPerSubjectView<'PROJECTS'>;
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 
