@@ -38,6 +38,7 @@ const asRoot = process.getuid?.() === 0;
 export class PostgresServer {
   readonly #bin: string;
   readonly #dir: string;
+  #running = false;
   readonly port: number;
 
   private constructor(bin: string, dir: string, port: number) {
@@ -95,8 +96,13 @@ export class PostgresServer {
     return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  /** Starts the server (again), on the same port with the same data. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Starts the server (again), on the same port with the same data; nothing if it runs. */
   async start(): Promise<void> {
+    if (this.#running) return;
     // fsync off: a throwaway cluster need not survive the machine, only the server stopping.
     const options = `-p ${this.port} -k ${this.#dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
     await this.#pg('pg_ctl', [
@@ -111,13 +117,15 @@ export class PostgresServer {
       String(PG_CTL_TIMEOUT_S),
       'start',
     ]);
+    this.#running = true;
   }
 
   /**
    * Stops the server: `fast` ends every session with an error (SQLSTATE 57P01) and shuts down
-   * cleanly, `immediate` drops them like a crash.
+   * cleanly, `immediate` drops them like a crash. Nothing if it is stopped.
    */
   async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    if (!this.#running) return;
     await this.#pg('pg_ctl', [
       '-D',
       this.#data,
@@ -128,6 +136,7 @@ export class PostgresServer {
       String(PG_CTL_TIMEOUT_S),
       'stop',
     ]);
+    this.#running = false;
   }
 
   /** Stops the server if it runs, and removes its files. */
