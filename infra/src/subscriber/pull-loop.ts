@@ -47,8 +47,9 @@ export class Subscriber {
   readonly name: string;
   #started = false;
   #stopping = false;
-  #stopped!: () => void;
-  readonly #stop = new Promise<void>((r) => (this.#stopped = r));
+  #signalStop!: () => void;
+  /** Resolves on stop(): waits in the pull loop race it. */
+  readonly #stopSignal = new Promise<void>((r) => (this.#signalStop = r));
   readonly #inFlight = new Set<Promise<void>>();
   readonly #concurrency: number;
   #loops: Promise<void>[] = [];
@@ -116,11 +117,13 @@ export class Subscriber {
     if (this.#stopping) return; // stopped while starting: nothing to pull for
     this.#started = true;
     this.#loops = [this.#run(this.#main, false), this.#run(this.#redrive, true)];
+    // Also notices a deleted durable: it is detached, and the pull loop recreates it.
     const pollLag = async () => {
+      await this.#redrive.info().catch(() => undefined);
       try {
         this.metrics.lag.set({ consumer: this.name }, await this.lag());
       } catch {
-        // lag is best effort; a durable found gone is detached, and the pull loop recreates it
+        // lag is best effort
       }
     };
     void pollLag();
@@ -139,7 +142,7 @@ export class Subscriber {
   /** Stops pulling, applies and acks what was already delivered, then resolves. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#stopped();
+    this.#signalStop();
     this.#gate.stop();
     if (this.#lagTimer) clearInterval(this.#lagTimer);
     await Promise.all(this.#loops);
@@ -195,7 +198,7 @@ export class Subscriber {
         const context = { err: errorText(e), consumer: durable.spec.name };
         if (gone) this.log.warn(context, 'durable consumer deleted; recreating it');
         else this.log.warn(context, 'fetch failed; retrying');
-        await Promise.race([sleep(FETCH_RETRY_MS), this.#stop]);
+        await Promise.race([sleep(FETCH_RETRY_MS), this.#stopSignal]);
       }
     }
     await Promise.all(this.#inFlight);
@@ -214,7 +217,7 @@ export class Subscriber {
    */
   async #readyToFetch(durable: Durable): Promise<boolean> {
     for (;;) {
-      await Promise.race([this.#gate.whenOpen(), this.#stop]);
+      await Promise.race([this.#gate.whenOpen(), this.#stopSignal]);
       if (this.#stopping) return false;
       if (durable.attached) return true;
       try {
@@ -223,7 +226,7 @@ export class Subscriber {
       } catch (e) {
         const context = { err: errorText(e), consumer: durable.spec.name };
         this.log.warn(context, 'cannot attach the durable consumer; retrying');
-        await Promise.race([sleep(FETCH_RETRY_MS), this.#stop]);
+        await Promise.race([sleep(FETCH_RETRY_MS), this.#stopSignal]);
       }
     }
   }
@@ -246,7 +249,7 @@ export class Subscriber {
     if (items.length === 0) return;
     if (!this.#gate.available) {
       // Fetched before the database went away: handed back for when it answers again.
-      this.#settle.handBack(items.map((i) => i.msg));
+      await this.#settle.handBack(items, `database unavailable: ${this.#gate.reason}`);
       return;
     }
 
@@ -267,7 +270,10 @@ export class Subscriber {
     const unavailable = outcome.failed.filter((f) => f.kind === 'unavailable');
     if (unavailable.length > 0) {
       this.#gate.close(unavailable[0]!.error);
-      this.#settle.handBack(unavailable.map((f) => f.item.msg));
+      await this.#settle.handBack(
+        unavailable.map((f) => f.item),
+        `database unavailable: ${unavailable[0]!.error}`,
+      );
     }
     for (const { item, error, kind } of outcome.failed) {
       if (kind !== 'unavailable') await this.#settle.failed(item.msg, item.meta, error, kind);

@@ -51,10 +51,16 @@ export class FailureSettler {
     else msg.nak(this.backoffMs[Math.min(d - 1, this.backoffMs.length - 1)]);
   }
 
-  /** The database could not take them: handed back, to come again once it answers. */
-  handBack(msgs: JsMsg[]): void {
-    this.metrics.failed.inc({ consumer: this.consumer, kind: 'unavailable' }, msgs.length);
-    for (const m of msgs) m.nak(UNAVAILABLE_NAK_DELAY_MS);
+  /**
+   * The database could not take them: handed back, to come again once it answers. One at its
+   * last delivery is recorded first, so the dead letter it becomes says why.
+   */
+  async handBack(items: { msg: JsMsg; meta: EventMeta }[], error: string): Promise<void> {
+    this.metrics.failed.inc({ consumer: this.consumer, kind: 'unavailable' }, items.length);
+    for (const { msg, meta } of items) {
+      if (meta.deliveries >= this.maxDeliver) await this.#record(msg, meta, error, 'handler');
+      msg.nak(UNAVAILABLE_NAK_DELAY_MS);
+    }
   }
 
   #record(msg: JsMsg, meta: EventMeta, error: string, kind: FailureRecord['kind']) {
