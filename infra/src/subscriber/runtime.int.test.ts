@@ -279,6 +279,9 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
   it('terminates a schema-invalid message at once and records why', async () => {
     const name = `test-${kind}-invalid`;
     const t = `${trial}INVALID`;
+    const terminated = await advisories(
+      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.REPORTS.${name}`,
+    );
     const sub = startSubscriber(store, testProjection(name, t));
     const bad = await publisher.publish(
       `reports.${t}.P1`,
@@ -294,11 +297,15 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     const record = (await kv.get(`${name}.${bad.seq}`))!.json<FailureRecord>();
     expect(record).toMatchObject({ kind: 'invalid', deliveries: 1 });
     expect(record.error).toMatch(/data\.requestId/);
+    // Terminated, not acked: the server says so, after its one delivery.
+    await expect.poll(() => terminated.received.length, { timeout: 5_000 }).toBe(1);
+    expect(terminated.received[0]).toMatchObject({ stream_seq: bad.seq, deliveries: 1 });
     await expect
       .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
         timeout: 5_000,
       })
       .toBe(0);
+    terminated.stop();
     await sub.stop();
   });
 
