@@ -138,3 +138,6 @@ export { ALL_TRIALS, actorOf, inTrial, type Caller } from './auth/caller.js';
 export { authorized, isPublicPath } from './auth/middleware.js';
 export { authorize, Forbidden, POLICY, type Action, type Resource } from './auth/policy.js';
 export { AuthConfigError, AuthEnv, tokenKeys, type TokenKeys } from './auth/keys.js';
+export { classifyFailure, PermanentError, type FailureClass } from './subscriber/errors.js';
+export { isDatabaseUnavailable } from './store/database-errors.js';
+export { STREAM_PARSERS, type EventStream, type StreamEvent } from './stream-events.js';

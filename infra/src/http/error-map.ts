@@ -4,7 +4,7 @@ import { PublishError } from '../errors.js';
 import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/decider.js';
 import { ConcurrencyError } from '../event-store/port.js';
 import { RequestConflictError } from '../idempotent-publisher.js';
-import { isDatabaseUnavailable } from '../store/availability.js';
+import { isDatabaseUnavailable } from '../store/database-errors.js';
 import { conflict, HttpError, notFound, unavailable } from './errors.js';
 
 /** A service's own mapping of its domain errors to answers; undefined for the ones it does not know. */

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { runMigrations } from './migrations.js';
 import { PgliteWorker } from './pglite-worker.js';
+import { PostgresStore } from './postgres-store.js';
 
 /** Something that runs SQL: the store itself, or a transaction. Placeholders are `$1`, `$2`… */
 export interface Sql {
@@ -54,7 +55,11 @@ export interface StoreOptions {
   poolSize?: number;
 }
 
-/** Opens the store the environment asks for: PostgreSQL when `DATABASE_URL` is set, else PGlite. */
+/**
+ * Opens the store the environment asks for: PostgreSQL when `DATABASE_URL` is set, else PGlite.
+ * A PostgreSQL server that cannot be reached yet is not an error: statements fail until it is
+ * back (see `isDatabaseUnavailable`), and its schema is created by the first migration.
+ */
 export async function openStore(opts: StoreOptions): Promise<SqlStore> {
   if (opts.databaseUrl) {
     // A schema name is an identifier: `project-management` becomes `project_management`.
@@ -78,51 +83,6 @@ export function storeOptionsFromEnv(
     schema: env.DATABASE_SCHEMA || undefined,
     dataDir: env.DATA_DIR || DEFAULT_DATA_DIR,
   };
-}
-
-const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
-
-async function runMigrations(
-  store: SqlStore,
-  namespace: string,
-  migrations: Migration[],
-  lock: string,
-) {
-  const sorted = [...migrations].sort((a, b) => a.version - b.version);
-  return store.transaction(async (tx) => {
-    if (lock) await tx.query(lock, ['cohort.schema_migrations']);
-    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      namespace text NOT NULL,
-      version integer NOT NULL,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (namespace, version)
-    )`);
-    const { rows } = await tx.query<{ version: number }>(
-      'SELECT version FROM schema_migrations WHERE namespace = $1 ORDER BY version',
-      [namespace],
-    );
-    const applied = new Set(rows.map((r) => r.version));
-    const known = new Set(sorted.map((m) => m.version));
-    const unknown = [...applied].filter((v) => !known.has(v));
-    if (unknown.length > 0) {
-      throw new Error(
-        `${namespace}: the database has migrations ${unknown.join(', ')} that this build does not know; ` +
-          'it was migrated by a newer version',
-      );
-    }
-    let ran = 0;
-    for (const m of sorted) {
-      if (applied.has(m.version)) continue;
-      await tx.exec(m.sql);
-      await tx.query(
-        'INSERT INTO schema_migrations (namespace, version, name) VALUES ($1, $2, $3)',
-        [namespace, m.version, m.name],
-      );
-      ran++;
-    }
-    return ran;
-  });
 }
 
 /**
@@ -198,76 +158,5 @@ class PgliteStore implements SqlStore {
 
   close() {
     return this.#exclusive(() => this.db.close());
-  }
-}
-
-class PostgresStore implements SqlStore {
-  readonly kind = 'postgres';
-  readonly lost = new Promise<Error>(() => undefined);
-  private constructor(
-    private readonly pool: pg.Pool,
-    readonly location: string,
-  ) {}
-
-  static async open(url: string, schema: string, poolSize = 4): Promise<PostgresStore> {
-    if (!IDENT.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    } catch (e) {
-      // Two instances creating the schema at once: one wins, the other sees it exists.
-      if ((e as { code?: string }).code !== '23505') throw e;
-    } finally {
-      await admin.end();
-    }
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: poolSize,
-      options: `-c search_path=${schema}`,
-    });
-    pool.on('error', () => undefined); // an idle client lost: the next query reconnects
-    return new PostgresStore(pool, `postgres schema ${schema}`);
-  }
-
-  async query<T>(text: string, params?: unknown[]) {
-    const r = await this.pool.query(text, params);
-    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-  }
-
-  async exec(text: string) {
-    await this.pool.query(text);
-  }
-
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn({
-        query: async <R>(text: string, params?: unknown[]) => {
-          const r = await client.query(text, params);
-          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-        },
-        exec: async (text: string) => {
-          await client.query(text);
-        },
-      });
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-  }
-
-  // Several instances may start together: an advisory lock makes one migrate, the rest wait.
-  migrate(namespace: string, migrations: Migration[]) {
-    return runMigrations(this, namespace, migrations, 'SELECT pg_advisory_xact_lock(hashtext($1))');
-  }
-
-  async close() {
-    await this.pool.end();
   }
 }

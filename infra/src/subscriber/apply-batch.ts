@@ -1,4 +1,6 @@
+import { isDatabaseUnavailable } from '../store/database-errors.js';
 import type { Sql, SqlStore } from '../store/sql-store.js';
+import { classifyFailure, type FailureClass } from './errors.js';
 import { errorText } from './failures.js';
 import { AlreadyApplied, claimAll, claimNew, firstOfEachKey, type Keyed } from './inbox.js';
 import type { Envelope, Projection } from './projection.js';
@@ -10,7 +12,11 @@ export type BatchItem = Envelope & Keyed;
 export interface Outcome<I> {
   applied: I[];
   skipped: I[];
-  failed: { item: I; error: string }[];
+  /**
+   * Each failing message, its error, and what it needs (see FailureClass). When the database
+   * could not be reached, every message of the batch fails as `unavailable`.
+   */
+  failed: { item: I; error: string; kind: FailureClass }[];
 }
 
 /**
@@ -20,7 +26,7 @@ export interface Outcome<I> {
  * Almost every batch is new: its inbox rows are inserted outright, which fails on a key already
  * applied (a redelivery, a second copy). Then once more with the keys checked one by one. If the
  * projection fails, the batch is applied once more with a savepoint per message to isolate the
- * failing one.
+ * failing one. The inbox's own conflicts are never a message's failure.
  */
 export async function applyBatch<I extends BatchItem>(
   store: SqlStore,
@@ -69,6 +75,12 @@ async function applyFresh(tx: Sql, projection: Projection, fresh: BatchItem[]): 
   else for (const i of fresh) await projection.apply(tx, i.event, i.meta);
 }
 
+/** Every message of the batch failed alike. */
+function allFailed<I>(items: I[], e: unknown, kind: FailureClass): Outcome<I> {
+  const error = errorText(e);
+  return { applied: [], skipped: [], failed: items.map((item) => ({ item, error, kind })) };
+}
+
 /** Applies a batch that failed as a whole again, one savepoint per message. */
 async function isolate<I extends BatchItem>(
   store: SqlStore,
@@ -77,12 +89,9 @@ async function isolate<I extends BatchItem>(
   items: I[],
   batchError: unknown,
 ): Promise<Outcome<I>> {
-  if (items.length === 1)
-    return {
-      applied: [],
-      skipped: [],
-      failed: [{ item: items[0]!, error: errorText(batchError) }],
-    };
+  // A database out of reach fails every message alike: there is nothing to isolate.
+  if (isDatabaseUnavailable(batchError)) return allFailed(items, batchError, 'unavailable');
+  if (items.length === 1) return allFailed(items, batchError, classifyFailure(batchError));
   const outcome: Outcome<I> = { applied: [], skipped: [], failed: [] };
   try {
     await store.transaction(async (tx) => {
@@ -98,14 +107,13 @@ async function isolate<I extends BatchItem>(
           await tx.query('RELEASE SAVEPOINT cohort_item');
         } catch (e) {
           await tx.query('ROLLBACK TO SAVEPOINT cohort_item');
-          outcome.failed.push({ item, error: errorText(e) });
+          outcome.failed.push({ item, error: errorText(e), kind: classifyFailure(e) });
         }
       }
     });
   } catch (e) {
     // The database itself failed (not one message): every message is retried.
-    const error = errorText(e);
-    return { applied: [], skipped: [], failed: items.map((item) => ({ item, error })) };
+    return allFailed(items, e, isDatabaseUnavailable(e) ? 'unavailable' : 'transient');
   }
   return outcome;
 }

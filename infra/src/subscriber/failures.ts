@@ -11,8 +11,12 @@ export interface FailureRecord {
   subject: string;
   deliveries: number;
   error: string;
-  /** `handler` (retried) or `invalid` (terminated at once). */
-  kind: 'handler' | 'invalid';
+  /**
+   * `handler`: the projection failed, retried until max deliver; `permanent`: the projection
+   * failed in a way no retry fixes, terminated at once; `invalid`: not an event of the stream,
+   * terminated at once.
+   */
+  kind: 'handler' | 'permanent' | 'invalid';
   firstFailedAt: string;
   lastFailedAt: string;
 }

@@ -26,7 +26,7 @@ export class SubscriberMetrics {
     });
     this.failed = new Counter({
       name: 'cohort_subscriber_failed_total',
-      help: 'Failed deliveries: handler errors (retried) and invalid messages (terminated)',
+      help: 'Failed deliveries by kind: handler (retried), permanent and invalid (terminated), unavailable (database out of reach, retried once it is back)',
       labelNames: ['consumer', 'kind'],
       registers,
     });
@@ -46,7 +46,7 @@ export class SubscriberMetrics {
     });
     this.lag = new Gauge({
       name: 'cohort_subscriber_lag',
-      help: 'Messages in the stream not yet delivered to the consumer',
+      help: 'Messages not yet applied: not yet delivered, or delivered and not yet acknowledged',
       labelNames: ['consumer'],
       registers,
     });

@@ -1,20 +1,16 @@
-import { parseEvent } from '@cohort/contracts';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { CohortEvent, EventParser } from '@cohort/contracts';
+import type { ConsumerMessages } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Connection } from '../connection.js';
 import type { Logger } from '../logger.js';
 import type { SqlStore } from '../store/sql-store.js';
 import { FAILURES_BUCKET } from '../topology.js';
-import { applyBatch, type BatchItem, type Outcome } from './apply-batch.js';
-import {
-  DEFAULT_ACK_WAIT_MS,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_MAX_DELIVER,
-  ensureConsumer,
-} from './consumer.js';
-import { errorText, recordFailure, type FailureRecord } from './failures.js';
+import { applyBatch, type Outcome } from './apply-batch.js';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DELIVER } from './consumer.js';
+import { DatabaseGate } from './database-gate.js';
+import { Durable } from './durable.js';
+import { errorText } from './failures.js';
 import { INBOX_MIGRATIONS } from './inbox.js';
 import type { SubscriberMetrics } from './metrics.js';
 import {
@@ -23,27 +19,17 @@ import {
   DEFAULT_LINGER_MS,
   type SubscriberOptions,
 } from './options.js';
-import type { EventMeta, Projection } from './projection.js';
-import { deliveredMeta, redriveConsumer } from './redrive.js';
+import { addMessage, emptyBatch, type Item, type Prepared } from './prepared-batch.js';
+import { projectionParser, type Projection } from './projection.js';
+import { redriveConsumer } from './redrive.js';
+import { FailureSettler } from './settle-failures.js';
 
 /** Longest a pull request waits for messages; also the longest stop() waits for one. */
 const FETCH_EXPIRES_MS = 2_000;
-/** How often consumer lag is read from the server. */
+/** Pause after a failed fetch: a server restarting, or a deleted durable about to be recreated. */
+const FETCH_RETRY_MS = 1_000;
+/** How often consumer lag is read from the server (which also notices a deleted durable). */
 const LAG_POLL_MS = 5_000;
-
-interface Item extends BatchItem {
-  msg: JsMsg;
-}
-
-interface Prepared {
-  size: number;
-  items: Item[];
-  invalid: { msg: JsMsg; meta: EventMeta; error: string }[];
-}
-
-function emptyBatch(): Prepared {
-  return { size: 0, items: [], invalid: [] };
-}
 
 /**
  * The durable subscriber: pulls from the projection's durable consumer (and from its
@@ -53,24 +39,32 @@ function emptyBatch(): Prepared {
  * Guarantees: a message is acked only after its effect is committed; a redelivered message whose
  * key is already in the inbox is acked and skipped, so a crash anywhere neither loses nor
  * duplicates. A failing message is isolated from its batch and retried with growing delays
- * until max deliver; an invalid one is terminated at once. Both are recorded in the FAILURES
- * bucket with their error.
+ * until max deliver; an invalid one, or one that fails permanently (see PermanentError), is
+ * terminated at once. All are recorded in the FAILURES bucket with their error. While the
+ * database is out of reach, fetching pauses until it answers. A deleted durable is recreated.
  */
 export class Subscriber {
   readonly name: string;
-  #consumer: Consumer | undefined;
+  #started = false;
   #stopping = false;
+  #signalStop!: () => void;
+  /** Resolves on stop(): waits in the pull loop race it. */
+  readonly #stopSignal = new Promise<void>((r) => (this.#signalStop = r));
   readonly #inFlight = new Set<Promise<void>>();
   readonly #concurrency: number;
   #loops: Promise<void>[] = [];
   #lagTimer: NodeJS.Timeout | undefined;
   #batches = 0;
   #failures: KV | undefined;
+  readonly #main: Durable;
+  readonly #redrive: Durable;
+  readonly #gate: DatabaseGate;
+  readonly #parse: EventParser<CohortEvent>;
+  readonly #key: ((event: CohortEvent) => string) | undefined;
   readonly #batchSize: number;
   readonly #lingerMs: number;
-  readonly #backoff: number[];
-  readonly #maxDeliver: number;
   readonly #ackWaitMs: number;
+  readonly #settle: FailureSettler;
 
   constructor(
     private readonly conn: Connection,
@@ -83,37 +77,51 @@ export class Subscriber {
     this.name = projection.consumer.name;
     this.#batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.#lingerMs = opts.lingerMs ?? DEFAULT_LINGER_MS;
-    this.#backoff = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
-    this.#maxDeliver = projection.consumer.maxDeliver ?? DEFAULT_MAX_DELIVER;
     this.#ackWaitMs = projection.consumer.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
     this.#concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  }
-
-  /** True once the consumer is attached and until stop() is called. */
-  get attached(): boolean {
-    return this.#consumer !== undefined && !this.#stopping;
-  }
-
-  /** Migrates, ensures the durable, and starts pulling. */
-  async start(): Promise<void> {
-    await this.store.migrate('cohort', INBOX_MIGRATIONS);
-    await this.store.migrate(this.name, this.projection.migrations);
-    const jsm = await jetstreamManager(this.conn.nc);
-    await ensureConsumer(jsm, this.projection.consumer);
+    this.#main = new Durable(conn, projection.consumer);
     // Redriven dead letters come back through a durable of their own, filtered to this
     // consumer, so no other subscriber of the original subject sees them again.
-    const redrive = redriveConsumer(this.projection.consumer);
-    await ensureConsumer(jsm, redrive);
+    this.#redrive = new Durable(conn, redriveConsumer(projection.consumer));
+    this.#gate = new DatabaseGate(() => store.query('SELECT 1'), log, { consumer: this.name });
+    this.#parse = projectionParser(projection);
+    this.#key = projection.key?.bind(projection);
+    this.#settle = new FailureSettler(
+      this.name,
+      () => this.#failures!,
+      metrics,
+      log,
+      opts.backoffMs ?? DEFAULT_BACKOFF_MS,
+      projection.consumer.maxDeliver ?? DEFAULT_MAX_DELIVER,
+    );
+  }
+
+  /** True while both durables are attached, from start() until stop(). */
+  get attached(): boolean {
+    return this.#started && !this.#stopping && this.#main.attached && this.#redrive.attached;
+  }
+
+  /** False while the database is out of reach: nothing is fetched until it answers again. */
+  get databaseAvailable(): boolean {
+    return this.#gate.available;
+  }
+
+  /** Migrates, ensures both durables, and starts pulling. May be called again after it failed. */
+  async start(): Promise<void> {
+    if (this.#started || this.#stopping) return;
+    await this.store.migrate('cohort', INBOX_MIGRATIONS);
+    await this.store.migrate(this.name, this.projection.migrations);
+    await this.#main.attach();
+    await this.#redrive.attach();
     this.#failures = await new Kvm(this.conn.nc).open(FAILURES_BUCKET);
-    const js = jetstream(this.conn.nc);
-    const consumer = await js.consumers.get(this.projection.consumer.stream, this.name);
-    this.#consumer = consumer;
-    const redriven = await js.consumers.get(redrive.stream, redrive.name);
-    this.#loops = [this.#run(consumer, false), this.#run(redriven, true)];
+    if (this.#stopping) return; // stopped while starting: nothing to pull for
+    this.#started = true;
+    this.#loops = [this.#run(this.#main, false), this.#run(this.#redrive, true)];
+    // Also notices a deleted durable: it is detached, and the pull loop recreates it.
     const pollLag = async () => {
+      await this.#redrive.info().catch(() => undefined);
       try {
-        const info = await consumer.info(false); // from the server: the cached copy never moves
-        this.metrics.lag.set({ consumer: this.name }, info.num_pending);
+        this.metrics.lag.set({ consumer: this.name }, await this.lag());
       } catch {
         // lag is best effort
       }
@@ -122,15 +130,20 @@ export class Subscriber {
     this.#lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS).unref();
   }
 
-  /** Messages in the stream not yet delivered to the consumer, read from the server now. */
+  /**
+   * Messages not yet applied, read from the server now: those not yet delivered to the consumer
+   * and those delivered but not yet acknowledged.
+   */
   async lag(): Promise<number> {
-    const info = await this.#consumer!.info(false);
-    return info.num_pending;
+    const info = await this.#main.info();
+    return info.num_pending + info.num_ack_pending;
   }
 
   /** Stops pulling, applies and acks what was already delivered, then resolves. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#signalStop();
+    this.#gate.stop();
     if (this.#lagTimer) clearInterval(this.#lagTimer);
     await Promise.all(this.#loops);
     // Acks are fire-and-forget publishes: make sure the server has them before we report done.
@@ -145,11 +158,13 @@ export class Subscriber {
    * small steps between the database's answers. A partial batch is applied once it has
    * lingered `lingerMs`.
    */
-  async #run(consumer: Consumer, redriven: boolean): Promise<void> {
-    const fetchBatch = () =>
-      consumer.fetch({ max_messages: this.#batchSize, expires: FETCH_EXPIRES_MS });
-    let fetching: ReturnType<typeof fetchBatch> | undefined = fetchBatch();
-    while (fetching) {
+  async #run(durable: Durable, redriven: boolean): Promise<void> {
+    let fetching: Promise<ConsumerMessages> | undefined;
+    for (;;) {
+      if (!fetching) {
+        if (!(await this.#readyToFetch(durable))) break;
+        fetching = this.#fetch(durable);
+      }
       let batch = emptyBatch();
       try {
         const it = (await fetching)[Symbol.asyncIterator]();
@@ -165,25 +180,55 @@ export class Subscriber {
             continue;
           }
           if (r.done) break;
-          this.#add(batch, r.value, redriven);
+          addMessage(batch, r.value, redriven, this.#parse, this.#key);
           if (batch.size >= this.#batchSize) break; // this fetch is complete
           if (batch.size === 1) lingered = sleep(this.#lingerMs);
           next = it.next();
         }
-        if (!this.#stopping) fetching = fetchBatch();
+        if (!this.#stopping && this.#gate.available) fetching = this.#fetch(durable);
         const full = batch;
         batch = emptyBatch();
         if (full.size > 0) await this.#submit(full);
       } catch (e) {
+        fetching = undefined;
         // What was delivered before the failure is applied and acked, not left to time out.
         if (batch.size > 0) await this.#submit(batch);
         if (this.#stopping) break;
-        this.log.warn({ err: errorText(e), consumer: this.name }, 'fetch failed; retrying');
-        await sleep(1_000);
-        fetching = fetchBatch();
+        const gone = await durable.gone();
+        const context = { err: errorText(e), consumer: durable.spec.name };
+        if (gone) this.log.warn(context, 'durable consumer deleted; recreating it');
+        else this.log.warn(context, 'fetch failed; retrying');
+        await Promise.race([sleep(FETCH_RETRY_MS), this.#stopSignal]);
       }
     }
     await Promise.all(this.#inFlight);
+  }
+
+  /** A pull request; its failure is handled where it is awaited, perhaps a batch later. */
+  #fetch(durable: Durable) {
+    const fetching = durable.fetch(this.#batchSize, FETCH_EXPIRES_MS);
+    fetching.catch(() => undefined);
+    return fetching;
+  }
+
+  /**
+   * Waits until the database is available and the durable attached (created again if it was
+   * deleted); false once stopping.
+   */
+  async #readyToFetch(durable: Durable): Promise<boolean> {
+    for (;;) {
+      await Promise.race([this.#gate.whenOpen(), this.#stopSignal]);
+      if (this.#stopping) return false;
+      if (durable.attached) return true;
+      try {
+        await durable.attach();
+        this.log.info({ consumer: durable.spec.name }, 'durable consumer attached');
+      } catch (e) {
+        const context = { err: errorText(e), consumer: durable.spec.name };
+        this.log.warn(context, 'cannot attach the durable consumer; retrying');
+        await Promise.race([sleep(FETCH_RETRY_MS), this.#stopSignal]);
+      }
+    }
   }
 
   /** Applies a batch once fewer than `concurrency` batches are in the database. */
@@ -198,31 +243,15 @@ export class Subscriber {
     this.#inFlight.add(p);
   }
 
-  /** Parses one delivered message into the batch: an item to apply, or an invalid one. */
-  #add(batch: Prepared, msg: JsMsg, redriven: boolean): void {
-    batch.size++;
-    const parsed = parseEvent(msg.data);
-    const meta = deliveredMeta(msg, redriven);
-    if (!parsed.ok) {
-      const error = `${parsed.error.message}: ${parsed.error.issues
-        .map((i) => `${i.path || '(root)'} ${i.message}`)
-        .join('; ')}`;
-      batch.invalid.push({ msg, meta, error });
-      return;
-    }
-    const key = this.projection.key?.(parsed.event) ?? parsed.event.id;
-    batch.items.push({ msg, event: parsed.event, meta, key });
-  }
-
   async #process({ size, items, invalid }: Prepared): Promise<void> {
     const started = performance.now();
-    for (const { msg, meta, error } of invalid) {
-      this.metrics.failed.inc({ consumer: this.name, kind: 'invalid' });
-      // The reason is recorded here, not given to term(): servers before 2.10 do not take one.
-      await this.#recordFailure(msg, meta, error, 'invalid');
-      msg.term();
-    }
+    for (const { msg, meta, error } of invalid) await this.#settle.invalid(msg, meta, error);
     if (items.length === 0) return;
+    if (!this.#gate.available) {
+      // Fetched before the database went away: handed back for when it answers again.
+      await this.#settle.handBack(items, `database unavailable: ${this.#gate.reason}`);
+      return;
+    }
 
     const keepAlive = setInterval(
       () => items.forEach((i) => i.msg.working()),
@@ -238,33 +267,22 @@ export class Subscriber {
 
     for (const i of outcome.applied) i.msg.ack();
     for (const i of outcome.skipped) i.msg.ack();
-    for (const { item, error } of outcome.failed) {
-      const d = item.meta.deliveries;
-      this.metrics.failed.inc({ consumer: this.name, kind: 'handler' });
-      this.log.warn(
-        {
-          consumer: this.name,
-          seq: item.meta.seq,
-          deliveries: d,
-          maxDeliver: this.#maxDeliver,
-          error,
-        },
-        'message failed',
+    const unavailable = outcome.failed.filter((f) => f.kind === 'unavailable');
+    if (unavailable.length > 0) {
+      this.#gate.close(unavailable[0]!.error);
+      await this.#settle.handBack(
+        unavailable.map((f) => f.item),
+        `database unavailable: ${unavailable[0]!.error}`,
       );
-      // Recorded before the nak: after the last one the server raises MAX_DELIVERIES, and the
-      // dead-letter capture reads this record.
-      await this.#recordFailure(item.msg, item.meta, error, 'handler');
-      item.msg.nak(this.#backoff[Math.min(d - 1, this.#backoff.length - 1)]);
+    }
+    for (const { item, error, kind } of outcome.failed) {
+      if (kind !== 'unavailable') await this.#settle.failed(item.msg, item.meta, error, kind);
     }
     const c = { consumer: this.name };
     this.metrics.applied.inc(c, outcome.applied.length);
     this.metrics.skipped.inc(c, outcome.skipped.length);
     this.metrics.batchSize.observe(c, size);
     this.metrics.batchSeconds.observe(c, (performance.now() - started) / 1000);
-  }
-
-  #recordFailure(msg: JsMsg, meta: EventMeta, error: string, kind: FailureRecord['kind']) {
-    return recordFailure(this.#failures!, this.log, this.name, msg, meta, error, kind);
   }
 }
 

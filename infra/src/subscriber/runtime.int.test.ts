@@ -1,8 +1,15 @@
-import { reportSubject } from '@cohort/contracts';
-import type { CohortEvent } from '@cohort/contracts';
+import {
+  newEventId,
+  parseReportsEvent,
+  redriveSubject,
+  reportSubject,
+  type ProjectCreated,
+  type ReportsEvent,
+} from '@cohort/contracts';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Registry } from 'prom-client';
+import type { Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../connection.js';
 import { createLogger } from '../logger.js';
@@ -15,6 +22,7 @@ import { FAILURES_BUCKET, provision, topology } from '../topology.js';
 import type { FailureRecord } from './failures.js';
 import { SubscriberMetrics } from './metrics.js';
 import type { SubscriberOptions } from './options.js';
+import { PermanentError } from './errors.js';
 import type { Projection } from './projection.js';
 import { Subscriber } from './pull-loop.js';
 
@@ -38,12 +46,19 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-/** A projection that records every report and throws for patients named POISON-*. */
+/** Request ids of FLAKY-* reports that have failed once already. */
+const failedOnce = new Set<string>();
+
+/**
+ * A projection that records every report. Patients named for a failure fail that way: POISON-*
+ * always (a plain error, retried), FLAKY-* on the first delivery only, PERMANENT-* with a
+ * PermanentError, NEGATIVE-* by breaking a check constraint of the table.
+ */
 function testProjection(
   name: string,
   trialId: string,
   opts: { maxDeliver?: number } = {},
-): Projection {
+): Projection<ReportsEvent> {
   return {
     consumer: {
       stream: 'REPORTS',
@@ -52,31 +67,42 @@ function testProjection(
       maxDeliver: opts.maxDeliver ?? 3,
       ackWaitMs: 5_000,
     },
+    parse: parseReportsEvent,
     migrations: [
       {
         version: 1,
         name: 'seen',
-        sql: `CREATE TABLE IF NOT EXISTS seen (consumer text, request_id text, seq bigint)`,
+        sql: `CREATE TABLE IF NOT EXISTS seen (
+          consumer text, request_id text, seq bigint CHECK (seq > 0)
+        )`,
       },
     ],
-    key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
-    async apply(tx: Sql, event: CohortEvent, meta) {
-      if (event.type !== 'ReportSubmitted') return;
-      if (event.data.patientId.startsWith('POISON'))
-        throw new Error(`cannot apply ${event.data.patientId}`);
+    key: (e) => e.data.requestId,
+    async apply(tx: Sql, event, meta) {
+      const { patientId, requestId } = event.data;
+      if (patientId.startsWith('POISON')) throw new Error(`cannot apply ${patientId}`);
+      if (patientId.startsWith('PERMANENT')) throw new PermanentError(`no such ${patientId}`);
+      if (patientId.startsWith('FLAKY') && !failedOnce.has(requestId)) {
+        failedOnce.add(requestId);
+        throw new Error(`not yet ${patientId}`);
+      }
       await tx.query('INSERT INTO seen (consumer, request_id, seq) VALUES ($1, $2, $3)', [
         name,
-        event.data.requestId,
-        meta.seq,
+        requestId,
+        patientId.startsWith('NEGATIVE') ? -meta.seq : meta.seq,
       ]);
     },
   };
 }
 
-async function publish(trialId: string, patientId: string, requestId?: string) {
+/**
+ * Publishes a report as epro-api does: the message id is the requestId, so the stream drops a
+ * copy inside its dedup window. `msgId` publishes it under another id instead.
+ */
+async function publish(trialId: string, patientId: string, requestId?: string, msgId?: string) {
   const e = reportSubmitted({ trialId, patientId, requestId });
   return publisher.publish(reportSubject(trialId, patientId), enc.encode(JSON.stringify(e)), {
-    msgId: e.id,
+    msgId: msgId ?? e.data.requestId,
   });
 }
 
@@ -90,7 +116,7 @@ async function seen(store: SqlStore, name: string) {
 
 function startSubscriber(
   store: SqlStore,
-  projection: Projection,
+  projection: Projection<ReportsEvent>,
   backoffMs = [200],
   opts: SubscriberOptions = {},
 ) {
@@ -135,20 +161,31 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     await sub.start();
     const requestId = crypto.randomUUID();
     const a = await publish(t, 'P1', requestId);
-    await new Promise((r) => setTimeout(r, 1_200));
-    const b = await publish(t, 'P1', requestId); // another event id, same requestId
+    expect(a.duplicate).toBe(false);
+    // A retry inside the window: the stream drops it.
+    expect(await publish(t, 'P1', requestId)).toMatchObject({ duplicate: true, seq: a.seq });
+    // Once the window has passed, the stream stores the copy (another event id, same requestId).
+    let b = a;
+    await expect
+      .poll(async () => (b = await publish(t, 'P1', requestId)).duplicate, {
+        timeout: 5_000,
+        interval: 100,
+      })
+      .toBe(false);
     expect(b.seq).toBeGreaterThan(a.seq);
     await publish(t, 'P2');
-    await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(2);
-    const consumer = await jsm.consumers.info('REPORTS', name);
     await expect
-      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
-        timeout: 10_000,
+      .poll(async () => {
+        const info = await jsm.consumers.info('REPORTS', name);
+        return [info.num_pending, info.num_ack_pending];
       })
-      .toBe(0);
-    expect(consumer.num_pending).toBe(0);
+      .toEqual([0, 0]);
     const rows = await seen(store, name);
-    expect(rows.filter((r) => r.request_id === requestId)).toHaveLength(1);
+    expect(rows).toHaveLength(2);
+    // The first copy, applied once: the later one was skipped by its requestId.
+    expect(rows.filter((r) => r.request_id === requestId).map((r) => Number(r.seq))).toEqual([
+      a.seq,
+    ]);
     await sub.stop();
   });
 
@@ -167,13 +204,21 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(5);
     await sub.stop();
     // Past the dedup window, so the stream keeps the copies: one batch of old and new keys.
-    await new Promise((r) => setTimeout(r, 1_200));
+    await expect
+      .poll(async () => (await publish(t, 'P0', first[0])).duplicate, {
+        timeout: 5_000,
+        interval: 100,
+      })
+      .toBe(false);
     const fresh = Array.from({ length: 5 }, () => crypto.randomUUID());
-    for (let i = 0; i < 5; i++) {
-      await publish(t, `P${i}`, first[i]);
-      await publish(t, `Q${i}`, fresh[i]);
+    const acks = [await publish(t, 'Q0', fresh[0])];
+    for (let i = 1; i < 5; i++) {
+      acks.push(await publish(t, `P${i}`, first[i]));
+      acks.push(await publish(t, `Q${i}`, fresh[i]));
     }
-    await publish(t, 'Q0', fresh[0]); // a copy inside the same batch
+    // A copy inside the same batch, which reached the stream under another message id.
+    acks.push(await publish(t, 'Q0', fresh[0], crypto.randomUUID()));
+    expect(acks.map((a) => a.duplicate)).toEqual(acks.map(() => false));
     const again = new Subscriber(conn, store, projection, metrics, createLogger('test'), {
       lingerMs: 50,
     });
@@ -234,6 +279,9 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
   it('terminates a schema-invalid message at once and records why', async () => {
     const name = `test-${kind}-invalid`;
     const t = `${trial}INVALID`;
+    const terminated = await advisories(
+      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.REPORTS.${name}`,
+    );
     const sub = startSubscriber(store, testProjection(name, t));
     const bad = await publisher.publish(
       `reports.${t}.P1`,
@@ -249,11 +297,15 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     const record = (await kv.get(`${name}.${bad.seq}`))!.json<FailureRecord>();
     expect(record).toMatchObject({ kind: 'invalid', deliveries: 1 });
     expect(record.error).toMatch(/data\.requestId/);
+    // Terminated, not acked: the server says so, after its one delivery.
+    await expect.poll(() => terminated.received.length, { timeout: 5_000 }).toBe(1);
+    expect(terminated.received[0]).toMatchObject({ stream_seq: bad.seq, deliveries: 1 });
     await expect
       .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending, {
         timeout: 5_000,
       })
       .toBe(0);
+    terminated.stop();
     await sub.stop();
   });
 
@@ -288,5 +340,164 @@ describe.each(testStores())('subscriber runtime on $kind', ({ kind, open, cleanu
     const rows = await seen(store, name);
     expect(new Set(rows.map((r) => r.request_id)).size).toBe(2_000);
     await again.stop();
+  });
+  it('terminates an event of a type its stream does not hold, as invalid', async () => {
+    const name = `test-${kind}-foreign`;
+    const t = `${trial}FOREIGN`;
+    const terminated = await advisories(
+      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.REPORTS.${name}`,
+    );
+    const sub = startSubscriber(store, testProjection(name, t));
+    const now = new Date().toISOString();
+    // A valid event of PROJECTS, on a subject of REPORTS.
+    const foreign: ProjectCreated = {
+      id: newEventId(),
+      type: 'ProjectCreated',
+      version: 1,
+      occurredAt: now,
+      recordedAt: now,
+      source: 'test',
+      actor: { id: 'dr.lee', role: 'sponsor' },
+      correlationId: 'c',
+      causationId: 'c',
+      data: { projectId: t, name: 'Trial', requestId: crypto.randomUUID(), status: 'planned' },
+    };
+    const bad = await publisher.publish(`reports.${t}.P1`, enc.encode(JSON.stringify(foreign)));
+    await publish(t, 'P2');
+    await sub.start();
+    await expect.poll(() => terminated.received.length, { timeout: 5_000 }).toBe(1);
+    expect(terminated.received[0]).toMatchObject({ stream_seq: bad.seq, consumer: name });
+    const kv = await new Kvm(conn.nc).open(FAILURES_BUCKET);
+    const record = (await kv.get(`${name}.${bad.seq}`))!.json<FailureRecord>();
+    expect(record).toMatchObject({ kind: 'invalid', deliveries: 1 });
+    expect(record.error).toMatch(/unknown event ProjectCreated v1/);
+    await expect.poll(async () => (await seen(store, name)).length).toBe(1);
+    terminated.stop();
+    await sub.stop();
+  });
+
+  it('terminates a PermanentError and a constraint violation after one delivery; the rest of the batch applies, a transient error is retried', async () => {
+    const name = `test-${kind}-permanent`;
+    const t = `${trial}PERMANENT`;
+    const terminated = await advisories(
+      `$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.REPORTS.${name}`,
+    );
+    const maxed = await advisories(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.REPORTS.${name}`);
+    const sub = startSubscriber(store, testProjection(name, t, { maxDeliver: 3 }));
+    // Published before the start: one batch holds them all.
+    await publish(t, 'P1');
+    const permanent = await publish(t, 'PERMANENT-1');
+    const violation = await publish(t, 'NEGATIVE-1');
+    const flaky = await publish(t, 'FLAKY-1');
+    await publish(t, 'P2');
+    await sub.start();
+    await expect.poll(() => terminated.received.length, { timeout: 5_000 }).toBe(2);
+    expect(
+      terminated.received.map((a) => [a.stream_seq, a.deliveries]).sort((x, y) => x[0]! - y[0]!),
+    ).toEqual([
+      [permanent.seq, 1],
+      [violation.seq, 1],
+    ]);
+    // The transient failure came again and was applied; the healthy ones at once.
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 5_000 }).toBe(3);
+    const kv = await new Kvm(conn.nc).open(FAILURES_BUCKET);
+    const record = async (seq: number) => (await kv.get(`${name}.${seq}`))!.json<FailureRecord>();
+    expect(await record(permanent.seq)).toMatchObject({
+      kind: 'permanent',
+      deliveries: 1,
+      error: 'PermanentError: no such PERMANENT-1',
+    });
+    expect(await record(violation.seq)).toMatchObject({ kind: 'permanent', deliveries: 1 });
+    expect((await record(violation.seq)).error).toMatch(/check constraint/);
+    expect(await record(flaky.seq)).toMatchObject({ kind: 'handler', deliveries: 1 });
+    await expect
+      .poll(async () => (await jsm.consumers.info('REPORTS', name)).num_ack_pending)
+      .toBe(0);
+    expect(maxed.received).toEqual([]);
+    terminated.stop();
+    maxed.stop();
+    await sub.stop();
+  });
+
+  it('counts messages delivered but not yet acknowledged in its lag', async () => {
+    const name = `test-${kind}-lag`;
+    const t = `${trial}LAG`;
+    const registry = new Registry();
+    const base = testProjection(name, t);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const projection: Projection<ReportsEvent> = {
+      ...base,
+      async apply(tx, event, meta) {
+        await held; // the batch stays in the database, unacknowledged
+        await base.apply(tx, event, meta);
+      },
+    };
+    const sub = new Subscriber(
+      conn,
+      store,
+      projection,
+      new SubscriberMetrics(registry),
+      createLogger('test'),
+      { lingerMs: 5 },
+    );
+    const gauge = registry.getSingleMetric('cohort_subscriber_lag') as Gauge;
+    const lagGauge = async () => (await gauge.get()).values[0]?.value;
+    await sub.start();
+    await expect.poll(lagGauge).toBe(0); // read before anything was published
+    // Each is delivered at once, to the fetch the subscriber holds open.
+    for (let i = 0; i < 5; i++) await publish(t, `P${i}`);
+    // Every message delivered, none acknowledged.
+    await expect
+      .poll(async () => {
+        const info = await jsm.consumers.info('REPORTS', name);
+        return [info.num_pending, info.num_ack_pending];
+      })
+      .toEqual([0, 5]);
+    expect(await sub.lag()).toBe(5);
+    await expect.poll(lagGauge, { timeout: 2 * 5_000 }).toBe(5); // read every 5 s
+
+    release();
+    await expect.poll(() => sub.lag()).toBe(0);
+    expect(await seen(store, name)).toHaveLength(5);
+    await sub.stop();
+  });
+
+  it('recreates a deleted durable (or redrive durable), not attached meanwhile, and applies everything once', async () => {
+    const name = `test-${kind}-heal`;
+    const t = `${trial}HEAL`;
+    const sub = startSubscriber(store, testProjection(name, t));
+    await sub.start();
+    for (let i = 0; i < 10; i++) await publish(t, `P${i}`);
+    await expect.poll(async () => (await seen(store, name)).length).toBe(10);
+    expect(sub.attached).toBe(true);
+
+    await jsm.consumers.delete('REPORTS', name);
+    await expect.poll(() => sub.attached, { timeout: 10_000 }).toBe(false);
+    for (let i = 10; i < 20; i++) await publish(t, `P${i}`);
+    await expect.poll(() => sub.attached, { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(20);
+    expect((await jsm.consumers.info('REPORTS', name)).config.filter_subject).toBe(
+      `reports.${t}.*`,
+    );
+
+    const redrive = `${name}-redrive`;
+    await jsm.consumers.delete('REDRIVE', redrive);
+    await expect.poll(() => sub.attached, { timeout: 10_000 }).toBe(false);
+    await expect.poll(() => sub.attached, { timeout: 10_000 }).toBe(true);
+    expect((await jsm.consumers.info('REDRIVE', redrive)).config.filter_subject).toBe(
+      redriveSubject(name),
+    );
+    for (let i = 20; i < 25; i++) await publish(t, `P${i}`);
+    await expect.poll(async () => (await seen(store, name)).length, { timeout: 10_000 }).toBe(25);
+    const rows = await seen(store, name);
+    expect(new Set(rows.map((r) => r.request_id)).size).toBe(25);
+    await expect
+      .poll(async () => {
+        const info = await jsm.consumers.info('REPORTS', name);
+        return [info.num_pending, info.num_ack_pending];
+      })
+      .toEqual([0, 0]);
+    await sub.stop();
   });
 });

@@ -21,3 +21,4 @@ export {
   type TestTokens,
   type TokenClaims,
 } from './tokens.js';
+export { PostgresServer } from './postgres-server.js';

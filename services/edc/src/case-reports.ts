@@ -1,7 +1,6 @@
-import { Streams } from '@cohort/contracts';
-import type { ReportSubmitted } from '@cohort/contracts';
+import { parseReportsEvent, Streams } from '@cohort/contracts';
+import type { ReportsEvent, ReportSubmitted } from '@cohort/contracts';
 import type { ConsumerSpec, Envelope, EventMeta, Migration, Projection, Sql } from '@cohort/infra';
-import { isMatching } from 'ts-pattern';
 
 /** The durable consumer of this projection. Never rename it: the name is its position. */
 export const CASE_REPORTS_CONSUMER = 'edc-case-reports';
@@ -134,25 +133,18 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
   );
 }
 
-/**
- * The events this projection keeps, as a predicate made once: it runs for every message, where
- * building a `match` each time costs more than the test itself.
- */
-const isReport = isMatching({ type: 'ReportSubmitted' } as const);
-
-/** The rows of a batch: one per report, none for events this projection does not keep. */
-function rowsOf(items: Envelope[]): Row[] {
-  const rows: Row[] = [];
-  for (const { event, meta } of items) if (isReport(event)) rows.push(row(event, meta));
-  return rows;
+/** The rows of a batch: one per report. */
+function rowsOf(items: Envelope<ReportsEvent>[]): Row[] {
+  return items.map(({ event, meta }) => row(event, meta));
 }
 
 /** The EDC case-report read model: one row per submitted report, plus per-trial summaries. */
-export const caseReports: Projection = {
+export const caseReports: Projection<ReportsEvent> = {
   consumer: caseReportsConsumer,
+  parse: parseReportsEvent,
   migrations,
   // A report is one per client requestId, even if it reached the stream twice.
-  key: (event) => (isReport(event) ? `request:${event.data.requestId}` : event.id),
+  key: (event) => `request:${event.data.requestId}`,
   apply: (tx, event, meta) => insertReports(tx, rowsOf([{ event, meta }])),
   // The same statement as `apply`, for a whole batch.
   applyBatch: (tx, items) => insertReports(tx, rowsOf(items)),

@@ -1,5 +1,5 @@
-import { Streams } from '@cohort/contracts';
-import type { CohortEvent } from '@cohort/contracts';
+import { parseProjectsEvent, Streams } from '@cohort/contracts';
+import type { ProjectsEvent } from '@cohort/contracts';
 import type { EventMeta, Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
@@ -10,8 +10,9 @@ export const TRIAL_STATUS_CONSUMER = 'edc-trial-status';
  * Each trial's status as EDC sees it, from PROJECTS: when it closed (reports recorded after that
  * are late) and whether it is locked (its data is final).
  */
-export const trialStatus: Projection = {
+export const trialStatus: Projection<ProjectsEvent> = {
   consumer: { stream: Streams.PROJECTS.name, name: TRIAL_STATUS_CONSUMER },
+  parse: parseProjectsEvent,
   migrations: [
     {
       version: 1,
@@ -26,7 +27,7 @@ export const trialStatus: Projection = {
       )`,
     },
   ],
-  apply: (tx: Sql, event: CohortEvent, meta: EventMeta) =>
+  apply: (tx: Sql, event: ProjectsEvent, meta: EventMeta) =>
     match(event)
       .with({ type: 'ProjectCreated' }, async (e) => {
         await tx.query(
@@ -49,6 +50,5 @@ export const trialStatus: Projection = {
           [e.data.projectId, e.data.to, closedAt, lockedAt, meta.seq],
         );
       })
-      .with({ type: 'ReportSubmitted' }, () => Promise.resolve())
       .exhaustive(),
 };

@@ -30,7 +30,7 @@ let conn: Connection;
 let jsm: JetStreamManager;
 let app: ReturnType<typeof createApp>;
 let metrics: ServiceMetrics;
-let view: LastPerSubjectView;
+let view: LastPerSubjectView<'PROJECTS'>;
 let auth: TokenKeys;
 let tokens: TestTokens;
 

@@ -1,4 +1,4 @@
-import { projectSubject, type ProjectStatus } from '@cohort/contracts';
+import { projectSubject, Streams, type ProjectStatus } from '@cohort/contracts';
 import type { LastPerSubjectView } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
@@ -12,7 +12,9 @@ export interface TrialStatuses {
 }
 
 /** Trial statuses from the live view of the last event of every project. */
-export function trialStatuses(view: LastPerSubjectView): TrialStatuses {
+export function trialStatuses(
+  view: LastPerSubjectView<typeof Streams.PROJECTS.name>,
+): TrialStatuses {
   return {
     status(trialId) {
       const e = view.get(projectSubject(trialId));
@@ -20,7 +22,6 @@ export function trialStatuses(view: LastPerSubjectView): TrialStatuses {
       return match(e)
         .with({ type: 'ProjectCreated' }, (x) => x.data.status)
         .with({ type: 'ProjectStatusChanged' }, (x) => x.data.to)
-        .with({ type: 'ReportSubmitted' }, () => undefined)
         .exhaustive();
     },
   };

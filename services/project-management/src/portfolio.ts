@@ -1,5 +1,5 @@
-import { Streams } from '@cohort/contracts';
-import type { CohortEvent } from '@cohort/contracts';
+import { parseProjectsEvent, parseReportsEvent, Streams } from '@cohort/contracts';
+import type { ProjectsEvent, ReportsEvent } from '@cohort/contracts';
 import type { Envelope, EventMeta, Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
@@ -8,8 +8,9 @@ export const PORTFOLIO_CONSUMER = 'project-management-portfolio';
 export const REPORT_COUNTS_CONSUMER = 'project-management-report-counts';
 
 /** Every project with its current status, kept from PROJECTS. */
-export const portfolio: Projection = {
+export const portfolio: Projection<ProjectsEvent> = {
   consumer: { stream: Streams.PROJECTS.name, name: PORTFOLIO_CONSUMER },
+  parse: parseProjectsEvent,
   migrations: [
     {
       version: 1,
@@ -25,7 +26,7 @@ export const portfolio: Projection = {
       )`,
     },
   ],
-  apply: (tx: Sql, event: CohortEvent, meta: EventMeta) =>
+  apply: (tx: Sql, event: ProjectsEvent, meta: EventMeta) =>
     match(event)
       // Batches may commit out of order (two in flight, several instances, a redrive): a
       // status change may arrive before its project's creation. Each event upserts the row,
@@ -51,13 +52,13 @@ export const portfolio: Projection = {
           [e.data.projectId, e.data.to, e.recordedAt, meta.seq],
         );
       })
-      .with({ type: 'ReportSubmitted' }, () => Promise.resolve())
       .exhaustive(),
 };
 
 /** Reports per trial, kept from REPORTS (each report once: the runtime's inbox keys on requestId). */
-export const reportCounts: Projection = {
+export const reportCounts: Projection<ReportsEvent> = {
   consumer: { stream: Streams.REPORTS.name, name: REPORT_COUNTS_CONSUMER },
+  parse: parseReportsEvent,
   migrations: [
     {
       version: 1,
@@ -65,17 +66,15 @@ export const reportCounts: Projection = {
       sql: 'CREATE TABLE report_counts (trial_id text PRIMARY KEY, reports integer NOT NULL)',
     },
   ],
-  key: (e) => (e.type === 'ReportSubmitted' ? `request:${e.data.requestId}` : e.id),
+  key: (e) => `request:${e.data.requestId}`,
   apply: (tx, event, meta) => countReports(tx, [{ event, meta }]),
   applyBatch: countReports,
 };
 
-async function countReports(tx: Sql, items: Envelope[]): Promise<void> {
+async function countReports(tx: Sql, items: Envelope<ReportsEvent>[]): Promise<void> {
   const perTrial = new Map<string, number>();
-  for (const { event } of items) {
-    if (event.type === 'ReportSubmitted')
-      perTrial.set(event.data.trialId, (perTrial.get(event.data.trialId) ?? 0) + 1);
-  }
+  for (const { event } of items)
+    perTrial.set(event.data.trialId, (perTrial.get(event.data.trialId) ?? 0) + 1);
   if (perTrial.size === 0) return;
   await tx.query(
     `INSERT INTO report_counts (trial_id, reports)

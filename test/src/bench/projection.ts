@@ -11,7 +11,7 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reportSubject } from '@cohort/contracts';
+import { reportSubject, type ReportsEvent } from '@cohort/contracts';
 import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
 import {
   connect,
@@ -119,7 +119,7 @@ const rawWrite =
  * batch statement, as one transaction per chunk. The drain cannot go faster than this.
  */
 const subscriberWrite: Write = async (tx, chunk, seq) => {
-  const items: Envelope[] = chunk.map((event, j) => ({
+  const items: Envelope<ReportsEvent>[] = chunk.map((event, j) => ({
     event,
     meta: { stream: 'REPORTS', seq: seq + j, subject: 'bench', deliveries: 1 },
   }));
