@@ -3,6 +3,7 @@ import type { ConsumerMessages } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Connection } from '../connection.js';
+import { NotConnectedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SqlStore } from '../store/sql-store.js';
 import { FAILURES_BUCKET } from '../topology.js';
@@ -135,6 +136,8 @@ export class Subscriber {
    * and those delivered but not yet acknowledged.
    */
   async lag(): Promise<number> {
+    // At once while disconnected: a readiness probe must not wait out a request timeout.
+    if (!this.conn.isConnected()) throw new NotConnectedError();
     const info = await this.#main.info();
     return info.num_pending + info.num_ack_pending;
   }

@@ -134,4 +134,24 @@ describe('edc subscriber as a process', () => {
     expect(await metric(second, 'cohort_subscriber_applied_total')).toBeLessThan(N);
     expect(await lag(second)).toEqual({ [CONSUMER]: 0, 'edc-trial-status': 0 });
   });
+
+  it('while NATS is down: not ready, with each lag unknown rather than waited for', async () => {
+    const { nats } = await natsWithReports();
+    const edc = await startEdc(await edcEnv(nats.url));
+    await nats.stop();
+    const readiness = async () => {
+      const res = await fetch(`${edc.url}/readyz`);
+      return {
+        code: res.status,
+        ...((await res.json()) as { checks: Record<string, string>; lag: unknown }),
+      };
+    };
+    await expect.poll(async () => (await readiness()).checks.nats).toBe('not connected to NATS');
+    expect(await readiness()).toMatchObject({
+      code: 503,
+      lag: { [CONSUMER]: null, 'edc-trial-status': null },
+    });
+    await nats.restart();
+    await expect.poll(async () => (await readiness()).code, { timeout: 15_000 }).toBe(200);
+  });
 });
