@@ -8,6 +8,23 @@ export {
 } from './events/report-submitted.js';
 export { SubmitReport } from './commands/submit-report.js';
 export {
+  DiaryFrequency,
+  DiaryScheduleSet,
+  DiaryScheduleSetData,
+  MAX_STUDY_DAYS,
+  NonComplianceRule,
+} from './events/diary-schedule.js';
+export { SafetyCondition, SafetyRule, SafetyRuleSet, Severity } from './events/safety-rule.js';
+export { PatientEnrolled } from './events/patient-enrolled.js';
+export {
+  AlertAcknowledged,
+  AlertEscalated,
+  AlertId,
+  AlertResolved,
+  SafetySignalRaised,
+} from './events/alerts.js';
+export { NonComplianceDetected } from './events/non-compliance.js';
+export {
   ProjectCreated,
   ProjectId,
   ProjectStatus,
@@ -23,7 +40,12 @@ export {
   DeadLetterRedriven,
 } from './events/dead-letters.js';
 export {
+  alertSubject,
+  complianceSubject,
   deadLetterSubject,
+  enrolmentSubject,
+  PROJECT_LIFECYCLE_FILTER,
+  protocolSubject,
   InvalidSubjectTokenError,
   projectSubject,
   redriveSubject,
@@ -34,6 +56,14 @@ export {
 export {
   CohortEvent,
   eventParser,
+  EnrolmentEvent,
+  MonitoringEvent,
+  parseEnrolmentEvent,
+  parseMonitoringEvent,
+  parseProjectLifecycleEvent,
+  parseTrialProtocolEvent,
+  ProjectLifecycleEvent,
+  TrialProtocolEvent,
   fieldIssues,
   parseDeadLetterEvent,
   parseEvent,

@@ -3,20 +3,60 @@ import { AnyEnvelope } from './envelope.js';
 import { ProjectCreated, ProjectStatusChanged } from './events/projects.js';
 import { ReportSubmitted } from './events/report-submitted.js';
 import { DeadLetterEvent } from './events/dead-letters.js';
+import {
+  AlertAcknowledged,
+  AlertEscalated,
+  AlertResolved,
+  SafetySignalRaised,
+} from './events/alerts.js';
+import { DiaryScheduleSet } from './events/diary-schedule.js';
+import { NonComplianceDetected } from './events/non-compliance.js';
+import { PatientEnrolled } from './events/patient-enrolled.js';
+import { SafetyRuleSet } from './events/safety-rule.js';
 import { upcast } from './upcasters.js';
 
 /** Every event a consumer of `REPORTS` may receive, at its latest version. */
 export const ReportsEvent = z.discriminatedUnion('type', [ReportSubmitted]);
 export type ReportsEvent = z.infer<typeof ReportsEvent>;
 
-/** Every event of `PROJECTS`, at its latest version. */
-export const ProjectsEvent = z.discriminatedUnion('type', [ProjectCreated, ProjectStatusChanged]);
+/** A project's lifecycle, on its own subject `projects.<trialId>`: creation and status changes. */
+export const ProjectLifecycleEvent = z.discriminatedUnion('type', [
+  ProjectCreated,
+  ProjectStatusChanged,
+]);
+export type ProjectLifecycleEvent = z.infer<typeof ProjectLifecycleEvent>;
+
+/** A trial's protocol, on `projects.<trialId>.protocol`: its diary schedule and safety rules. */
+export const TrialProtocolEvent = z.discriminatedUnion('type', [DiaryScheduleSet, SafetyRuleSet]);
+export type TrialProtocolEvent = z.infer<typeof TrialProtocolEvent>;
+
+/** A patient's enrolment, on `projects.<trialId>.patients.<patientId>`. */
+export const EnrolmentEvent = z.discriminatedUnion('type', [PatientEnrolled]);
+export type EnrolmentEvent = z.infer<typeof EnrolmentEvent>;
+
+/** Every event of `PROJECTS`, at its latest version: lifecycles, protocols and enrolments. */
+export const ProjectsEvent = z.discriminatedUnion('type', [
+  ...ProjectLifecycleEvent.options,
+  ...TrialProtocolEvent.options,
+  ...EnrolmentEvent.options,
+]);
 export type ProjectsEvent = z.infer<typeof ProjectsEvent>;
+
+/** Every event of `MONITORING`, at its latest version. */
+export const MonitoringEvent = z.discriminatedUnion('type', [
+  SafetySignalRaised,
+  AlertAcknowledged,
+  AlertResolved,
+  AlertEscalated,
+  NonComplianceDetected,
+]);
+export type MonitoringEvent = z.infer<typeof MonitoringEvent>;
 
 /** Every event Cohort's subscribers know, at its latest version: those of every stream. */
 export const CohortEvent = z.discriminatedUnion('type', [
   ...ReportsEvent.options,
   ...ProjectsEvent.options,
+  ...MonitoringEvent.options,
 ]);
 export type CohortEvent = z.infer<typeof CohortEvent>;
 
@@ -114,5 +154,15 @@ export const parseEvent: EventParser<CohortEvent> = eventParser(CohortEvent);
 export const parseReportsEvent: EventParser<ReportsEvent> = eventParser(ReportsEvent);
 /** Events of `PROJECTS`. */
 export const parseProjectsEvent: EventParser<ProjectsEvent> = eventParser(ProjectsEvent);
+/** A project's lifecycle events (see `ProjectLifecycleEvent`). */
+export const parseProjectLifecycleEvent: EventParser<ProjectLifecycleEvent> =
+  eventParser(ProjectLifecycleEvent);
+/** A trial's protocol events. */
+export const parseTrialProtocolEvent: EventParser<TrialProtocolEvent> =
+  eventParser(TrialProtocolEvent);
+/** A patient's enrolment events. */
+export const parseEnrolmentEvent: EventParser<EnrolmentEvent> = eventParser(EnrolmentEvent);
+/** Events of `MONITORING`. */
+export const parseMonitoringEvent: EventParser<MonitoringEvent> = eventParser(MonitoringEvent);
 /** Events of `DEADLETTERS`. */
 export const parseDeadLetterEvent: EventParser<DeadLetterEvent> = eventParser(DeadLetterEvent);

@@ -17,6 +17,8 @@ export const Streams = {
   DEADLETTERS: { name: 'DEADLETTERS', subjects: ['deadletters.>'] },
   /** Copies of dead letters sent back to the one consumer that failed them. */
   REDRIVE: { name: 'REDRIVE', subjects: ['redrive.>'] },
+  /** Monitoring's decisions: safety alerts and non-compliance, one subject per alert or diary. */
+  MONITORING: { name: 'MONITORING', subjects: ['monitoring.>'] },
 } as const;
 
 /** Thrown when an ID cannot be used as a subject token. */
@@ -53,6 +55,32 @@ export function deadLetterSubject(id: string): string {
 /** `redrive.<consumer>`: what is sent back to one durable consumer. */
 export function redriveSubject(consumer: string): string {
   return `redrive.${token('consumer', consumer)}`;
+}
+
+/**
+ * Every project's lifecycle subject and none of the subjects below it (protocols, enrolments):
+ * a reader of trial statuses takes the last event of each of these.
+ */
+export const PROJECT_LIFECYCLE_FILTER = 'projects.*';
+
+/** `projects.<trialId>.protocol`: a trial's diary schedule and safety rules. */
+export function protocolSubject(trialId: string): string {
+  return `projects.${token('trialId', trialId)}.protocol`;
+}
+
+/** `projects.<trialId>.patients.<patientId>`: one patient's enrolment in a trial. */
+export function enrolmentSubject(trialId: string, patientId: string): string {
+  return `projects.${token('trialId', trialId)}.patients.${token('patientId', patientId)}`;
+}
+
+/** `monitoring.alerts.<trialId>.<alertId>`: one safety alert, from signal to resolution. */
+export function alertSubject(trialId: string, alertId: string): string {
+  return `monitoring.alerts.${token('trialId', trialId)}.${token('alertId', alertId)}`;
+}
+
+/** `monitoring.compliance.<trialId>.<patientId>`: one diary's non-compliance findings. */
+export function complianceSubject(trialId: string, patientId: string): string {
+  return `monitoring.compliance.${token('trialId', trialId)}.${token('patientId', patientId)}`;
 }
 
 /** `projects.<projectId>`: one project aggregate's events. */

@@ -50,5 +50,6 @@ export const trialStatus: Projection<ProjectsEvent> = {
           [e.data.projectId, e.data.to, closedAt, lockedAt, meta.seq],
         );
       })
-      .exhaustive(),
+      // A trial's protocol and its enrolments leave its status as it is.
+      .otherwise(() => Promise.resolve()),
 };

@@ -1,4 +1,10 @@
-import { newEventId, parseEvent, projectSubject, ReportSubmitted } from '@cohort/contracts';
+import {
+  newEventId,
+  parseEvent,
+  PROJECT_LIFECYCLE_FILTER,
+  projectSubject,
+  ReportSubmitted,
+} from '@cohort/contracts';
 import {
   connect,
   createLogger,
@@ -82,7 +88,7 @@ beforeAll(async () => {
   tokens = await testTokens();
   gateway = await tokens.header({ sub: 'gateway-1', role: 'system', trials: ['*'] });
   auth = tokens.keys;
-  view = new LastPerSubjectView(conn, 'PROJECTS', 'projects.>');
+  view = new LastPerSubjectView(conn, 'PROJECTS', PROJECT_LIFECYCLE_FILTER);
   await view.start();
   await view.ready;
   app = conformingToOpenApi(

@@ -1,4 +1,4 @@
-import { Streams } from '@cohort/contracts';
+import { PROJECT_LIFECYCLE_FILTER, Streams } from '@cohort/contracts';
 import {
   IdempotentPublisher,
   LastPerSubjectView,
@@ -19,12 +19,7 @@ await runService({
       duplicateWindowMs: config.COHORT_DUPLICATE_WINDOW_MS,
     });
     // Each instance holds every trial's status, replayed from PROJECTS and followed live.
-    const view = new LastPerSubjectView(
-      conn,
-      Streams.PROJECTS.name,
-      Streams.PROJECTS.subjects[0],
-      log,
-    );
+    const view = new LastPerSubjectView(conn, Streams.PROJECTS.name, PROJECT_LIFECYCLE_FILTER, log);
     await view.start();
     onStop(() => view.stop());
     await view.ready; // not listening before the trial statuses are loaded

@@ -19,10 +19,13 @@ export function trialStatuses(
     status(trialId) {
       const e = view.get(projectSubject(trialId));
       if (!e) return undefined;
-      return match(e)
-        .with({ type: 'ProjectCreated' }, (x) => x.data.status)
-        .with({ type: 'ProjectStatusChanged' }, (x) => x.data.to)
-        .exhaustive();
+      return (
+        match(e)
+          .with({ type: 'ProjectCreated' }, (x) => x.data.status)
+          .with({ type: 'ProjectStatusChanged' }, (x) => x.data.to)
+          // The view follows lifecycle subjects only (PROJECT_LIFECYCLE_FILTER).
+          .otherwise(() => undefined)
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { parseProjectsEvent } from '@cohort/contracts';
+import { parseProjectLifecycleEvent } from '@cohort/contracts';
 import { commandHandler, type EventStore } from '@cohort/infra';
 import { projectDecider, type Command, type Project, type ProjectEvent } from './project.js';
 
@@ -10,7 +10,7 @@ export interface Loaded {
 
 /** Reads a project's events (parsed and upcast) and folds them into its state. */
 export function load(store: EventStore, projectId: string): Promise<Loaded> {
-  return commandHandler(store, projectDecider, parseProjectsEvent).load(projectId);
+  return commandHandler(store, projectDecider, parseProjectLifecycleEvent).load(projectId);
 }
 
 /**
@@ -22,7 +22,7 @@ export function handle(
   command: Command,
   expectedVersion?: number,
 ): Promise<{ state: Project; version: number; appended: ProjectEvent[] }> {
-  return commandHandler(store, projectDecider, parseProjectsEvent).handle(
+  return commandHandler(store, projectDecider, parseProjectLifecycleEvent).handle(
     command.projectId,
     command,
     { expectedVersion },

@@ -52,7 +52,8 @@ export const portfolio: Projection<ProjectsEvent> = {
           [e.data.projectId, e.data.to, e.recordedAt, meta.seq],
         );
       })
-      .exhaustive(),
+      // A trial's protocol and its enrolments leave the portfolio as it is.
+      .otherwise(() => Promise.resolve()),
 };
 
 /** Reports per trial, kept from REPORTS (each report once: the runtime's inbox keys on requestId). */
