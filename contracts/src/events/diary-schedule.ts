@@ -46,6 +46,7 @@ export const DiaryScheduleSetData = z.object({
   windowHours: z.number().int().min(1).max(168),
   nonCompliance: NonComplianceRule,
 });
+export type DiaryScheduleSetData = z.infer<typeof DiaryScheduleSetData>;
 
 /**
  * The sponsor set (or replaced) the trial's diary schedule. Written by project-management to the

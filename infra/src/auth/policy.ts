@@ -41,13 +41,25 @@ export const POLICY = {
     roles: ['sponsor', 'monitor', 'investigator', 'coordinator'],
     trial: true,
     ownOnly: [],
-    what: 'read a project and its history',
+    what: 'read a project, its history, protocol and enrolled patients',
   },
   'projects.list': {
     roles: ['sponsor', 'monitor', 'investigator', 'coordinator'],
     trial: false,
     ownOnly: [],
     what: 'list the portfolio: only the projects of the trials in `trials`',
+  },
+  'protocol.set': {
+    roles: ['sponsor'],
+    trial: true,
+    ownOnly: [],
+    what: "set a trial's diary schedule and safety rules",
+  },
+  'patients.enrol': {
+    roles: ['coordinator', 'investigator'],
+    trial: true,
+    ownOnly: [],
+    what: 'enrol a patient at a site',
   },
   'deadletters.read': {
     roles: ['ops'],

@@ -1,4 +1,12 @@
-import { Actor, ProjectId, ProjectStatus, UtcInstant } from '@cohort/contracts';
+import {
+  Actor,
+  DiaryScheduleSetData,
+  ProjectId,
+  ProjectStatus,
+  SafetyRule,
+  SubjectToken,
+  UtcInstant,
+} from '@cohort/contracts';
 
 // Bodies carry no actor: who acts is the verified caller, and a body naming one is refused.
 import { z } from 'zod';
@@ -70,3 +78,45 @@ export const Portfolio = z
     ),
   })
   .meta({ id: 'Portfolio' });
+
+export const ScheduleBody = DiaryScheduleSetData.omit({ projectId: true })
+  .extend({ reason: z.string().min(1).max(1000).meta({ description: 'why; kept forever' }) })
+  .strict()
+  .meta({ id: 'SetDiarySchedule' });
+
+export const RuleParams = IdParams.extend({ ruleId: SubjectToken });
+
+export const RuleBody = SafetyRule.omit({ ruleId: true })
+  .extend({ reason: z.string().min(1).max(1000).meta({ description: 'why; kept forever' }) })
+  .strict()
+  .meta({ id: 'SetSafetyRule' });
+
+export const ProtocolView = z
+  .object({
+    projectId: z.string(),
+    version: z.number().int().nonnegative(),
+    schedule: DiaryScheduleSetData.omit({ projectId: true }).nullable(),
+    rules: z.array(SafetyRule),
+  })
+  .meta({ id: 'TrialProtocol' });
+
+export const EnrolBody = z
+  .object({
+    requestId: z.uuid().meta({ description: 'the same on every retry of this enrolment' }),
+    patientId: SubjectToken,
+    siteId: SubjectToken,
+    enrolledAt: UtcInstant.optional().meta({ description: 'when enrolled, if earlier than now' }),
+  })
+  .strict()
+  .meta({ id: 'EnrolPatient' });
+
+export const EnrolmentView = z
+  .object({
+    trialId: z.string(),
+    patientId: z.string(),
+    siteId: z.string(),
+    enrolledAt: UtcInstant,
+  })
+  .meta({ id: 'Enrolment' });
+
+export const Enrolments = z.object({ items: z.array(EnrolmentView) }).meta({ id: 'Enrolments' });

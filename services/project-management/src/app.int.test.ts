@@ -1,4 +1,4 @@
-import { projectSubject, reportSubject, Streams } from '@cohort/contracts';
+import { projectSubject, protocolSubject, reportSubject, Streams } from '@cohort/contracts';
 import {
   connect,
   createLogger,
@@ -28,6 +28,8 @@ import {
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
+import type { Stores } from './commands.js';
+import { enrolmentSubjectOf } from './enrolment.js';
 import {
   listPortfolio,
   portfolio,
@@ -45,6 +47,7 @@ let jsm: JetStreamManager;
 let db: SqlStore;
 let app: ReturnType<typeof createApp>;
 let events: EventStore;
+let stores: Stores;
 const subscribers: Subscriber[] = [];
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -70,12 +73,17 @@ beforeAll(async () => {
     subscribers.push(s);
   }
   events = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
+  stores = {
+    projects: events,
+    protocols: await JetStreamEventStore.open(conn, Streams.PROJECTS.name, protocolSubject),
+    enrolments: await JetStreamEventStore.open(conn, Streams.PROJECTS.name, enrolmentSubjectOf),
+  };
   tokens = await testTokens();
   app = authenticatedAs(
     conformingToOpenApi(
       createApp({
         auth: tokens.keys,
-        store: events,
+        stores,
         db,
         metrics,
         log: createLogger('t'),
@@ -260,6 +268,90 @@ describe('project-management HTTP', () => {
     const stored = (await events.read('TR-4')).events.map((e) => e.event);
     expect(stored.map((e) => e.correlationId)).toEqual(['visit-42', expect.stringMatching(/.+/)]);
     expect(stored[0]!.causationId).toBe(body.requestId);
+  });
+});
+
+describe("a trial's protocol and its patients", () => {
+  const put = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const schedule = {
+    questionnaireId: 'SLEEP-DIARY',
+    frequency: { kind: 'every', days: 1 },
+    windowHours: 24,
+    nonCompliance: { kind: 'missed-in-a-row', count: 3 },
+    reason: 'protocol v1',
+  };
+  const rule = {
+    questionnaireId: 'PHQ-9',
+    itemId: 'q9',
+    condition: { kind: 'at-least', value: 2 },
+    severity: 'high',
+    acknowledgeWithinMinutes: 60,
+    reason: 'PHQ-9 item 9 needs a clinician',
+  };
+  let coordinator: Record<string, string>;
+
+  beforeAll(async () => {
+    coordinator = await tokens.header({ sub: 'crc.ortiz', role: 'coordinator', trials: ['TR-P'] });
+    expect((await create('TR-P')).status).toBe(201);
+  });
+
+  it('the sponsor sets the schedule and a safety rule; staff read them; others may not set them', async () => {
+    expect((await put('/v1/projects/TR-P/schedule', schedule)).status).toBe(200);
+    expect((await put('/v1/projects/TR-P/safety-rules/phq9-item9', rule)).status).toBe(200);
+    expect((await put('/v1/projects/TR-P/schedule', schedule, coordinator)).status).toBe(403);
+    expect((await put('/v1/projects/TR-P/schedule', { ...schedule, actor: sponsor })).status).toBe(
+      400,
+    );
+    expect((await put('/v1/projects/NOPE/schedule', schedule)).status).toBe(404);
+    const read = await app.request('/v1/projects/TR-P/protocol', { headers: coordinator });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      schedule: { questionnaireId: 'SLEEP-DIARY', windowHours: 24 },
+      rules: [{ ruleId: 'phq9-item9', condition: { kind: 'at-least', value: 2 } }],
+    });
+    const stored = await events.read('TR-P'); // the project itself is unchanged by its protocol
+    expect(stored.version).toBe(1);
+  });
+
+  it('a coordinator enrols a patient once per requestId, only while the trial enrols', async () => {
+    const body = { requestId: crypto.randomUUID(), patientId: 'P-001', siteId: 'SITE-A' };
+    const enrol = (b: unknown) =>
+      app.request('/v1/projects/TR-P/patients', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...coordinator },
+        body: JSON.stringify(b),
+      });
+    expect((await enrol(body)).status).toBe(409); // planned: not enrolling yet
+    await status('TR-P', { to: 'enrolling', expectedVersion: 1, reason: 'sites ready' });
+    const first = await enrol(body);
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({ patientId: 'P-001', siteId: 'SITE-A' });
+    expect((await enrol(body)).status).toBe(200);
+    expect((await enrol({ ...body, siteId: 'SITE-B' })).status).toBe(409);
+    expect((await enrol({ ...body, requestId: crypto.randomUUID() })).status).toBe(409);
+    const sponsorEnrols = await app.request('/v1/projects/TR-P/patients', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, patientId: 'P-002' }),
+    });
+    expect(sponsorEnrols.status).toBe(403);
+    await expect
+      .poll(
+        async () =>
+          ((await (await app.request('/v1/projects/TR-P/patients')).json()) as { items: unknown[] })
+            .items,
+      )
+      .toEqual([expect.objectContaining({ patientId: 'P-001', siteId: 'SITE-A' })]);
+    const history = await events.read('TR-P');
+    expect(history.events.map((e) => e.event.type)).toEqual([
+      'ProjectCreated',
+      'ProjectStatusChanged',
+    ]);
   });
 });
 

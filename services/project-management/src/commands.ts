@@ -1,6 +1,22 @@
-import { parseProjectLifecycleEvent } from '@cohort/contracts';
+import {
+  parseEnrolmentEvent,
+  parseProjectLifecycleEvent,
+  parseTrialProtocolEvent,
+} from '@cohort/contracts';
 import { commandHandler, type EventStore } from '@cohort/infra';
+import { enrolmentDecider } from './enrolment.js';
 import { projectDecider, type Command, type Project, type ProjectEvent } from './project.js';
+import { protocolDecider } from './protocol.js';
+
+/** Where each aggregate of project-management lives. */
+export interface Stores {
+  /** Projects: `projects.<id>`. */
+  projects: EventStore;
+  /** Trial protocols: `projects.<id>.protocol`. */
+  protocols: EventStore;
+  /** Enrolments: `projects.<trialId>.patients.<patientId>`. */
+  enrolments: EventStore;
+}
 
 export interface Loaded {
   state: Project;
@@ -28,3 +44,11 @@ export function handle(
     { expectedVersion },
   );
 }
+
+/** The command handler of trial protocols. */
+export const protocols = (store: EventStore) =>
+  commandHandler(store, protocolDecider, parseTrialProtocolEvent);
+
+/** The command handler of enrolments (aggregate id: `enrolmentId(trialId, patientId)`). */
+export const enrolments = (store: EventStore) =>
+  commandHandler(store, enrolmentDecider, parseEnrolmentEvent);

@@ -1,15 +1,8 @@
-import { projectSubject, Streams } from '@cohort/contracts';
-import {
-  EventStoreDbEventStore,
-  EventStoreDbSource,
-  JetStreamEventStore,
-  runService,
-  startForwarder,
-  type EventStore,
-} from '@cohort/infra';
+import { runService } from '@cohort/infra';
 import { z } from 'zod';
 import { createApp } from './app.js';
 import { portfolio, reportCounts } from './portfolio.js';
+import { openStores } from './stores.js';
 
 await runService({
   name: 'project-management',
@@ -20,20 +13,9 @@ await runService({
   setup: async ({ conn, config, store: db, api, log, onStop }) => {
     // JetStream is the default event store; EVENTSTORE_CONNECTION_STRING switches to EventStoreDB.
     const esdb = config.EVENTSTORE_CONNECTION_STRING;
-    const store: EventStore = esdb
-      ? EventStoreDbEventStore.open(esdb, 'project')
-      : await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
-    onStop(() => store.close());
-    log.info({ eventStore: esdb ? 'eventstoredb' : 'jetstream' }, 'event store open');
-    if (esdb) {
-      // Every reader reads PROJECTS in JetStream: what EventStoreDB holds is forwarded there.
-      const source = EventStoreDbSource.open(esdb, 'project');
-      const forwarder = startForwarder({ conn, source, log });
-      onStop(async () => {
-        await forwarder.stop();
-        await source.close();
-      });
-    }
-    return createApp({ ...api, store, db });
+    const { stores, close } = await openStores(conn, esdb, log);
+    onStop(close);
+    log.info({ eventStore: esdb ? 'eventstoredb' : 'jetstream' }, 'event stores open');
+    return createApp({ ...api, stores, db });
   },
 });

@@ -7,7 +7,7 @@ import { match } from 'ts-pattern';
 export const PORTFOLIO_CONSUMER = 'project-management-portfolio';
 export const REPORT_COUNTS_CONSUMER = 'project-management-report-counts';
 
-/** Every project with its current status, kept from PROJECTS. */
+/** Every project with its current status, and every enrolled patient, kept from PROJECTS. */
 export const portfolio: Projection<ProjectsEvent> = {
   consumer: { stream: Streams.PROJECTS.name, name: PORTFOLIO_CONSUMER },
   parse: parseProjectsEvent,
@@ -23,6 +23,17 @@ export const portfolio: Projection<ProjectsEvent> = {
         updated_at timestamptz NOT NULL,
         -- Stream sequence of the last event applied: an older one arriving late changes nothing.
         last_seq bigint NOT NULL
+      )`,
+    },
+    {
+      version: 2,
+      name: 'enrolments',
+      sql: `CREATE TABLE enrolments (
+        trial_id text NOT NULL,
+        patient_id text NOT NULL,
+        site_id text NOT NULL,
+        enrolled_at timestamptz NOT NULL,
+        PRIMARY KEY (trial_id, patient_id)
       )`,
     },
   ],
@@ -52,7 +63,15 @@ export const portfolio: Projection<ProjectsEvent> = {
           [e.data.projectId, e.data.to, e.recordedAt, meta.seq],
         );
       })
-      // A trial's protocol and its enrolments leave the portfolio as it is.
+      // An enrolment happens once per patient: a copy changes nothing.
+      .with({ type: 'PatientEnrolled' }, async (e) => {
+        await tx.query(
+          `INSERT INTO enrolments (trial_id, patient_id, site_id, enrolled_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+          [e.data.trialId, e.data.patientId, e.data.siteId, e.data.enrolledAt],
+        );
+      })
+      // A trial's protocol leaves the portfolio as it is.
       .otherwise(() => Promise.resolve()),
 };
 
@@ -110,5 +129,31 @@ export async function listPortfolio(db: Sql): Promise<PortfolioItem[]> {
     status: r.status,
     reports: Number(r.reports),
     updatedAt: new Date(r.updated_at).toISOString(),
+  }));
+}
+
+export interface EnrolmentItem {
+  trialId: string;
+  patientId: string;
+  siteId: string;
+  enrolledAt: string;
+}
+
+/** A trial's enrolled patients, by patient id. */
+export async function listEnrolments(db: Sql, trialId: string): Promise<EnrolmentItem[]> {
+  const { rows } = await db.query<{
+    patient_id: string;
+    site_id: string;
+    enrolled_at: Date | string;
+  }>(
+    `SELECT patient_id, site_id, enrolled_at FROM enrolments WHERE trial_id = $1
+     ORDER BY patient_id`,
+    [trialId],
+  );
+  return rows.map((r) => ({
+    trialId,
+    patientId: r.patient_id,
+    siteId: r.site_id,
+    enrolledAt: new Date(r.enrolled_at).toISOString(),
   }));
 }

@@ -71,7 +71,15 @@ export type Refusal =
       to: ProjectStatus;
       allowed: ProjectStatus[];
     }
-  | { kind: 'reason-required'; to: ProjectStatus };
+  | { kind: 'reason-required'; to: ProjectStatus }
+  /** The trial's status does not allow the change (a locked trial's protocol, say). */
+  | {
+      kind: 'not-allowed-in-status';
+      projectId: string;
+      status: ProjectStatus;
+      allowed: ProjectStatus[];
+    }
+  | { kind: 'already-enrolled'; patientId: string };
 
 export class CommandRefused extends Error {
   override readonly name = 'CommandRefused';
@@ -80,7 +88,8 @@ export class CommandRefused extends Error {
   }
 }
 
-const SOURCE = 'project-management';
+/** The `source` of every event project-management writes. */
+export const SOURCE = 'project-management';
 
 /** Pure: what happens when `command` meets `state`. Returns the events, or throws CommandRefused. */
 export function decide(command: Command, state: Project): ProjectEvent[] {
