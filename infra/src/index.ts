@@ -141,3 +141,10 @@ export { AuthConfigError, AuthEnv, tokenKeys, type TokenKeys } from './auth/keys
 export { classifyFailure, PermanentError, type FailureClass } from './subscriber/errors.js';
 export { isDatabaseUnavailable } from './store/database-errors.js';
 export { STREAM_PARSERS, type EventStream, type StreamEvent } from './stream-events.js';
+export {
+  enqueue,
+  OUTBOX_TABLE,
+  startOutboxRelay,
+  type OutboxItem,
+  type OutboxRelay,
+} from './outbox/outbox.js';
