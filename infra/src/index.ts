@@ -143,8 +143,9 @@ export { isDatabaseUnavailable } from './store/database-errors.js';
 export { STREAM_PARSERS, type EventStream, type StreamEvent } from './stream-events.js';
 export {
   enqueue,
-  OUTBOX_TABLE,
+  outboxMigration,
   startOutboxRelay,
   type OutboxItem,
   type OutboxRelay,
 } from './outbox/outbox.js';
+export { pipelineHealth, type ConsumerHealth, type StreamHealth } from './operations/pipeline.js';

@@ -118,6 +118,12 @@ export function topology(opts: TopologyOptions = {}): Topology {
         o,
       ),
       auditStream(
+        Streams.MONITORING.name,
+        Streams.MONITORING.subjects,
+        "monitoring's decisions: safety alerts and their handling, non-compliance findings",
+        o,
+      ),
+      auditStream(
         Streams.REDRIVE.name,
         Streams.REDRIVE.subjects,
         'dead letters sent back to the one consumer that failed them',

@@ -42,13 +42,17 @@ function unauthenticated(invalidToken: boolean): HttpError {
 }
 
 /**
- * Every route but the public ones needs `Authorization: Bearer <JWT>` (401 otherwise), and must
+ * Every route but the public ones (and those `alsoPublic` names: pages that hold no data) needs `Authorization: Bearer <JWT>` (401 otherwise), and must
  * check the caller against the policy with `authorize(c, …)` before it answers: a route that
  * answers without having done so fails closed (500), so no route can be left unguarded.
  */
-export function authentication(keys: TokenKeys, log: Logger): MiddlewareHandler {
+export function authentication(
+  keys: TokenKeys,
+  log: Logger,
+  alsoPublic: (path: string) => boolean = () => false,
+): MiddlewareHandler {
   return async (c, next) => {
-    if (isPublicPath(c.req.path)) return next();
+    if (isPublicPath(c.req.path) || alsoPublic(c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
     if (!match) throw unauthenticated(header !== '');

@@ -61,6 +61,36 @@ export const POLICY = {
     ownOnly: [],
     what: 'enrol a patient at a site',
   },
+  'monitoring.read': {
+    roles: ['monitor', 'investigator', 'coordinator', 'sponsor'],
+    trial: true,
+    ownOnly: [],
+    what: "read a trial's compliance, patients' timelines, submissions and findings (monitoring)",
+  },
+  'monitoring.list': {
+    roles: ['monitor', 'investigator', 'coordinator', 'sponsor'],
+    trial: false,
+    ownOnly: [],
+    what: 'list trials and alerts (monitoring): only those of the trials in `trials`',
+  },
+  'alerts.act': {
+    roles: ['investigator', 'coordinator'],
+    trial: true,
+    ownOnly: [],
+    what: 'acknowledge and resolve safety alerts',
+  },
+  'operations.read': {
+    roles: ['ops'],
+    trial: false,
+    ownOnly: [],
+    what: "read the pipeline's health: consumer lag, streams (monitoring)",
+  },
+  'dashboard.watch': {
+    roles: ['monitor', 'investigator', 'coordinator', 'sponsor', 'ops'],
+    trial: false,
+    ownOnly: [],
+    what: "follow the dashboard's live updates (they carry no data)",
+  },
   'deadletters.read': {
     roles: ['ops'],
     trial: false,

@@ -52,6 +52,8 @@ export interface ApiOptions {
   /** The service's own domain errors as answers; the common ones are mapped anyway. */
   mapError?: ErrorMapper;
   bodyLimitBytes?: number;
+  /** Paths anyone may fetch beyond health, readiness, metrics and docs: pages with no data. */
+  publicPaths?: (path: string) => boolean;
 }
 
 /** Answers with an HttpError in the common shape, with its headers. */
@@ -95,7 +97,7 @@ export function createApi(opts: ApiOptions): OpenAPIHono {
   app.use(httpMetrics(opts.metrics));
   app.use(secureHeaders(SECURE_HEADERS));
   // Before any body is read: an anonymous caller costs a header check, not a parse.
-  app.use(authentication(opts.auth, opts.log));
+  app.use(authentication(opts.auth, opts.log, opts.publicPaths));
   // What JSON.parse would silently change (NUL, lone surrogates, numbers a double cannot hold)
   // is refused here, naming the field, before any schema sees the parsed value.
   app.use(

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import type { SqlStore } from '../store/sql-store.js';
 import { testStores } from '../testing/stores.js';
-import { enqueue, OUTBOX_TABLE, startOutboxRelay, type OutboxItem } from './outbox.js';
+import { enqueue, outboxMigration, startOutboxRelay, type OutboxItem } from './outbox.js';
 
 describe.each(testStores())('outbox on $kind', ({ open, cleanup }) => {
   let store: SqlStore;
   beforeAll(async () => {
     store = await open();
-    await store.migrate('test-outbox', [OUTBOX_TABLE]);
+    await store.migrate('test-outbox', [outboxMigration(1)]);
   });
   afterAll(async () => {
     await store?.close();

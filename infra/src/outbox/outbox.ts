@@ -3,12 +3,13 @@ import { sqlState } from '../store/database-errors.js';
 import type { Migration, Sql, SqlStore } from '../store/sql-store.js';
 
 /**
- * The outbox table, for a projection to list among its migrations (created if absent, so any
- * number of projections may). Its rows are effects decided while applying events: carried out
- * by the relay once the transaction that queued them has committed, never lost, each once by id.
+ * The outbox table, for a projection to list among its migrations at the version it chooses
+ * (created if absent, so any number of projections may). Its rows are effects decided while
+ * applying events: carried out by the relay once the transaction that queued them has
+ * committed, never lost, each once by id.
  */
-export const OUTBOX_TABLE: Migration = {
-  version: 1,
+export const outboxMigration = (version: number): Migration => ({
+  version,
   name: 'outbox',
   sql: `CREATE TABLE IF NOT EXISTS cohort_outbox (
     id text COLLATE "C" PRIMARY KEY,
@@ -22,7 +23,7 @@ export const OUTBOX_TABLE: Migration = {
     last_error text
   );
   CREATE INDEX IF NOT EXISTS cohort_outbox_unsent ON cohort_outbox (queued_at) WHERE sent_at IS NULL`,
-};
+});
 
 /** One effect to carry out: `id` makes it once-only (queued again, it is not added). */
 export interface OutboxItem {
