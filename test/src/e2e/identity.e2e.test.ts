@@ -357,6 +357,11 @@ describe('public paths', () => {
           expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(200);
         }
       }
+      // HEAD answers as GET does, headers included: the challenge, and the secure headers.
+      expect((await send(svc, 'HEAD', '/healthz', {})).status).toBe(200);
+      const head = await send(svc, 'HEAD', '/v1/anything', {});
+      expect(head.status).toBe(401);
+      expectBearerChallenge(head, 'HEAD without a token');
       // Everything else is behind the token, including a path that only looks public.
       for (const path of ['/healthz/../v1/projects', '/docsx', '/v1/nothing', '/']) {
         const res = await send(svc, 'GET', path, {});

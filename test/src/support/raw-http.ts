@@ -17,11 +17,17 @@ export interface RawRequest {
 }
 
 /**
+ * Idle connections are given up this long after their last answer: before the server closes
+ * them (5 s), so that a request never goes out on a connection the server is closing.
+ */
+const IDLE_SOCKET_MS = 3_000;
+
+/**
  * Keep-alive connections shared by a test file's requests, so hundreds of requests do not
  * open hundreds of sockets. `destroy()` it in afterAll.
  */
 export function keepAliveAgent(): Agent {
-  return new Agent({ keepAlive: true, maxSockets: 8 });
+  return new Agent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS });
 }
 
 /**
