@@ -90,8 +90,14 @@ afterAll(async () => {
   await stack.stop();
 });
 
-await prepare();
-const operations = await discover();
+let operations: Operation[];
+try {
+  await prepare();
+  operations = await discover();
+} catch (e) {
+  await stack.stop(); // the file fails before afterAll could run
+  throw e;
+}
 
 /** A trial project made active, and a report in it, so that reads find something. */
 async function prepare(): Promise<void> {

@@ -31,12 +31,21 @@ export class Stack {
     const conn = await connect({ servers: nats.url, name });
     const jsm = await jetstreamManager(conn.nc);
     await provision(conn, jsm, topology());
-    const [api, pm, edc] = await Promise.all([
+    const started = await Promise.allSettled([
       ServiceProcess.start('epro-api', { NATS_URL: nats.url }),
       edcEnv(nats.url).then((env) => ServiceProcess.start('project-management', env)),
       edcEnv(nats.url).then((env) => ServiceProcess.start('edc', env)),
     ]);
-    return new Stack(nats, conn, jsm, api, pm, edc);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      // No process outlives a start that failed half-way.
+      for (const s of started) if (s.status === 'fulfilled') await s.value.stop('SIGKILL');
+      await conn.drain();
+      await nats.dispose();
+      throw failed.reason;
+    }
+    const [api, pm, edc] = started.map((s) => (s as PromiseFulfilledResult<ServiceProcess>).value);
+    return new Stack(nats, conn, jsm, api!, pm!, edc!);
   }
 
   /** Every service by name. */
