@@ -62,7 +62,13 @@ export {
   ValidationErrorBody,
 } from './http/openapi.js';
 export { databaseReady, natsReady, type ReadinessCheck } from './http/ops.js';
-export { listen, type RunningServer } from './http/server.js';
+export {
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  listen,
+  REQUEST_TIMEOUT_MS,
+  type RunningServer,
+} from './http/server.js';
 export { runService, type ServiceContext, type ServiceDefinition } from './service/run-service.js';
 export { exitWhenLost, onShutdown } from './service/shutdown.js';
 export { ConfigError, loadConfig } from './config.js';

@@ -18,7 +18,7 @@ import { httpMetrics, mountOps, type ReadinessCheck } from './ops.js';
  * Headers on every answer: no sniffing, no framing, no referrer, and a Content-Security-Policy
  * that lets pages load only their own scripts (the API reference's styles are inline).
  */
-const SECURE_HEADERS = {
+export const SECURE_HEADERS = {
   contentSecurityPolicy: {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],

@@ -74,7 +74,8 @@ export function mountDocs(app: OpenAPIHono, title: string): void {
       if (asset === 'init.js') {
         return c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
       }
-      if (!(asset in ASSETS)) throw notFound(`no file ${asset}`);
+      // Own keys only: `valueOf` or `__proto__` is in every object, and names no file.
+      if (!Object.hasOwn(ASSETS, asset)) throw notFound(`no file ${asset}`);
       const name = asset as Asset;
       let body = cache.get(name);
       if (!body) {
