@@ -84,13 +84,14 @@ describe('edc subscriber as a process', () => {
 
   it('two processes on one durable apply every message exactly once between them', async () => {
     const { nats, conn, publisher } = await natsWithReports();
-    await publishReports(publisher, 'DUO', 3_000);
     const schema = newSchema(); // with PostgreSQL both share one schema
     const env = { ...(await edcEnv(nats.url, { schema })), SUBSCRIBER_BATCH_SIZE: '50' };
     const [a, b] = await Promise.all([
       startEdc(env),
       startEdc({ ...env, ...(await edcEnv(nats.url, { schema })) }),
     ]);
+    // Both are pulling before the burst: neither can drain it alone before the other starts.
+    await publishReports(publisher, 'DUO', 3_000);
     await expect.poll(() => ackPending(conn), { timeout: 30_000, interval: 250 }).toBe(0);
     const appliedA = await metric(a, 'cohort_subscriber_applied_total');
     const appliedB = await metric(b, 'cohort_subscriber_applied_total');
