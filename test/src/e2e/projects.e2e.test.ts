@@ -131,10 +131,12 @@ describe('a trial project whose status changes fan out to every service', () => 
   });
 
   it('cohort seed creates and activates the demo trials, and can run again', async () => {
-    const seedToken = await identity.sign({
-      sub: 'cohort-seed',
-      role: 'sponsor',
-      trials: ['DEMO-SLEEP', 'DEMO-PAIN', 'DEMO-MOOD'],
+    const demo = ['DEMO-SLEEP', 'DEMO-PAIN', 'DEMO-MOOD'];
+    const seedToken = await identity.sign({ sub: 'cohort-seed', role: 'sponsor', trials: demo });
+    const coordinatorToken = await identity.sign({
+      sub: 'cohort-seed-crc',
+      role: 'coordinator',
+      trials: demo,
     });
     const run = () =>
       promisify(execFile)(
@@ -146,6 +148,7 @@ describe('a trial project whose status changes fan out to every service', () => 
             ...identity.env,
             PROJECT_MANAGEMENT_URL: pm.url,
             COHORT_TOKEN: seedToken,
+            COHORT_COORDINATOR_TOKEN: coordinatorToken,
           },
         },
       );
