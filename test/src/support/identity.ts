@@ -14,4 +14,8 @@ export const as = {
   /** Reads projects, reports and summaries. */
   monitor: await identity.header({ sub: 'cra.kim', role: 'monitor', trials: ['*'] }),
   ops: await identity.header({ sub: 'ops.kim', role: 'ops', trials: [] }),
+  /** Enrols patients. */
+  coordinator: await identity.header({ sub: 'crc.ortiz', role: 'coordinator', trials: ['*'] }),
+  /** Acknowledges and resolves safety alerts. */
+  investigator: await identity.header({ sub: 'dr.ng', role: 'investigator', trials: ['*'] }),
 };
