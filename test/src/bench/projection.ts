@@ -4,28 +4,31 @@
 //      and the same rows as plain inserts;
 //   2. the raw consume-and-ack rate of a durable pull consumer over the same backlog;
 //   3. the EDC projection's drain rate: the real edc process working off a pre-filled backlog
-//      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes;
+//      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes; and the
+//      monitoring process's over the same backlog (diary entries, each checked against a rule);
 //   4. the subscriber's database work alone, without NATS: inbox rows and the EDC statement;
 //   5. where the CPU went, per message, and how many cores that kept busy (from /proc, on Linux).
 // BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it.
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reportSubject, type ReportsEvent } from '@cohort/contracts';
+import { newEventId, protocolSubject, reportSubject, type ReportsEvent } from '@cohort/contracts';
 import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
 import {
   connect,
   INBOX_MIGRATIONS,
+  JetStreamEventStore,
   insertInbox,
   openStore,
   provision,
   Publisher,
   topology,
+  type Connection,
   type Envelope,
   type Sql,
   type SqlStore,
 } from '@cohort/infra';
-import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { NatsServer, reportSubmitted, trialsIn } from '@cohort/infra/testing';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
 import { ServiceProcess } from '../support/service-process.js';
@@ -157,6 +160,7 @@ async function rawWrites(
 async function fillBacklog(nats: NatsServer, n: number) {
   const conn = await connect({ servers: nats.url, name: 'bench-fill' });
   await provision(conn, await jetstreamManager(conn.nc), topology());
+  await benchTrial(conn);
   const p = new Publisher(conn);
   const inFlight: Promise<unknown>[] = [];
   for (const e of events(n)) {
@@ -169,6 +173,46 @@ async function fillBacklog(nats: NatsServer, n: number) {
   }
   await Promise.all(inFlight);
   return conn;
+}
+
+/**
+ * The backlog's trial in PROJECTS, active, with a safety rule on the item every report answers
+ * (a threshold no answer meets): monitoring checks each report against it, as it would in a
+ * trial, and raises nothing. The other subscribers ignore these events.
+ */
+async function benchTrial(conn: Connection) {
+  await trialsIn(conn, ['BENCH']);
+  const store = await JetStreamEventStore.open(conn, 'PROJECTS', protocolSubject);
+  const now = new Date().toISOString();
+  await store.append(
+    'BENCH',
+    [
+      {
+        id: newEventId(),
+        type: 'SafetyRuleSet',
+        version: 1,
+        occurredAt: now,
+        recordedAt: now,
+        source: 'bench',
+        actor: { id: 'bench', role: 'sponsor' },
+        reason: 'bench',
+        correlationId: 'bench',
+        causationId: 'bench',
+        data: {
+          projectId: 'BENCH',
+          rule: {
+            ruleId: 'never',
+            questionnaireId: 'Q',
+            itemId: 'a',
+            condition: { kind: 'at-least', value: 1_000 },
+            severity: 'low',
+            acknowledgeWithinMinutes: 60,
+          },
+        },
+      },
+    ],
+    0,
+  );
 }
 
 /** Fetch 500, ack each, until the backlog is consumed: the ceiling of any subscriber. */
@@ -242,24 +286,26 @@ async function peakRssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-/** The edc process over a pre-filled backlog: rate from its first ack to its last. */
+/** A service's process over a pre-filled backlog: rate from its durable's first ack to its last. */
 async function drain(
   kind: Kind,
   n: number,
+  service: 'edc' | 'monitoring' = 'edc',
+  durable = 'edc-case-reports',
 ): Promise<{ rate: number; rssMb: number; cpu: CpuSplit }> {
   const nats = await NatsServer.start();
   const conn = await fillBacklog(nats, n);
   const jsm = await jetstreamManager(conn.nc);
-  const edc = await ServiceProcess.start('edc', await kind.env(nats.url), { waitReady: false });
+  const edc = await ServiceProcess.start(service, await kind.env(nats.url), { waitReady: false });
   let t0 = 0;
   let floor0 = 0;
   let floor = 0;
   let cpu0: CpuSplit | undefined;
   while (floor < n) {
     await new Promise((r) => setTimeout(r, 25));
-    if (edc.proc.exitCode !== null) throw new Error(`edc exited: ${edc.output.join('')}`);
+    if (edc.proc.exitCode !== null) throw new Error(`${service} exited: ${edc.output.join('')}`);
     try {
-      floor = (await jsm.consumers.info('REPORTS', 'edc-case-reports')).ack_floor.stream_seq;
+      floor = (await jsm.consumers.info('REPORTS', durable)).ack_floor.stream_seq;
     } catch {
       continue; // not created yet
     }
@@ -273,9 +319,9 @@ async function drain(
   const cpu = cpuPerMessage(cpu0!, await cpuSample(kind, edc.proc.pid!, nats.pid), n - floor0);
   const rssMb = await peakRssMb(edc.proc.pid!);
   await edc.waitReady();
-  const batches = await metric(edc, 'cohort_subscriber_batch_size_count');
-  const messages = await metric(edc, 'cohort_subscriber_batch_size_sum');
-  const seconds = await metric(edc, 'cohort_subscriber_batch_seconds_sum');
+  const batches = await metric(edc, 'cohort_subscriber_batch_size_count', durable);
+  const messages = await metric(edc, 'cohort_subscriber_batch_size_sum', durable);
+  const seconds = await metric(edc, 'cohort_subscriber_batch_seconds_sum', durable);
   console.error(
     `  ${batches} batches, ${(messages / batches).toFixed(0)} messages and ${((1000 * seconds) / batches).toFixed(1)} ms each`,
   );
@@ -311,6 +357,8 @@ try {
     const half = await drain(kind, BACKLOG / 2);
     console.error(`${kind.name}: edc drain of ${BACKLOG}`);
     const full = await drain(kind, BACKLOG);
+    console.error(`${kind.name}: monitoring drain of ${BACKLOG}`);
+    const monitoring = await drain(kind, BACKLOG, 'monitoring', 'monitoring-diaries');
     rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert.rate)}`);
     rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert.rate)}`);
     rows.push(`${`${kind.name} inbox + edc statements, no NATS`.padEnd(40)}${fmt(alone.rate)}`);
@@ -320,8 +368,14 @@ try {
     rows.push(
       `${`${kind.name} edc drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(full.rate)}${fmt(full.rssMb, 1)}`,
     );
+    rows.push(
+      `${`${kind.name} monitoring drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(monitoring.rate)}${fmt(monitoring.rssMb, 1)}`,
+    );
     ratios.push(
       `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert.rate).toFixed(2)}   (goal >= 0.60)`,
+    );
+    ratios.push(
+      `  ${kind.name}: monitoring drain / raw upsert ${(monitoring.rate / upsert.rate).toFixed(2)}`,
     );
     ratios.push(
       `  ${kind.name}: edc drain / raw insert        ${(full.rate / insert.rate).toFixed(2)}`,
@@ -341,6 +395,7 @@ try {
     cpuRows.push(cpuRow(`${kind.name} raw batched upsert`, upsert));
     cpuRows.push(cpuRow(`${kind.name} inbox + edc statements, no NATS`, alone));
     cpuRows.push(cpuRow(`${kind.name} edc drain, ${BACKLOG} backlog`, full));
+    cpuRows.push(cpuRow(`${kind.name} monitoring drain, ${BACKLOG} backlog`, monitoring));
   }
   console.log(`\n${'what'.padEnd(40)}    msgs/s   peak RSS MB`);
   console.log(`${'raw consume-and-ack (fetch 500, ack)'.padEnd(40)}${fmt(consume)}`);
