@@ -109,7 +109,7 @@ export class DeadLetterDesk {
     const versions = new Map<string, number>();
     const stream = Streams.DEADLETTERS.name;
     const count = (await this.jsm.streams.info(stream)).state.messages;
-    for (const m of await readSubject(this.js, stream, Streams.DEADLETTERS.subjects[0], count)) {
+    for (const m of await readSubject(this.jsm, stream, Streams.DEADLETTERS.subjects[0], count)) {
       const id = m.subject.slice(m.subject.indexOf('.') + 1);
       const version = (versions.get(id) ?? 0) + 1;
       versions.set(id, version);
