@@ -80,7 +80,7 @@ describe('cohort nats-config', () => {
 });
 
 describe('resolving credentials', () => {
-  it('takes the environment first, then the env file, then none', async () => {
+  it('takes the environment first, then the env file, then none', () => {
     const fromFile = readCredentialsFile(dataDir, 'cli')!;
     expect(resolveCredentials('cli', { user: 'u', pass: 'p' }, dataDir)).toEqual({
       user: 'u',

@@ -182,7 +182,7 @@ describe('services and the CLI, each as its own NATS user', () => {
     });
   });
 
-  it('no service was refused anything but the provisioning it may not do', async () => {
+  it('no service was refused anything but the provisioning it may not do', () => {
     const refusals = services
       .flatMap((s) => s.output.join('').split('\n'))
       .flatMap((line) => line.match(/Permissions Violation for \w+ to \S+/g) ?? []);
