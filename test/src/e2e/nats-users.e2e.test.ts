@@ -61,8 +61,10 @@ async function cohort(args: string[], env: Record<string, string> = {}): Promise
 /** A service as its own NATS user: nothing but DATA_DIR tells it who it is. */
 async function start(name: string, opts: { waitReady?: boolean } = {}) {
   const env = { ...(await edcEnv(nats.url)), DATA_DIR: dataDir, NATS_USER: '', NATS_PASSWORD: '' };
-  const svc = await ServiceProcess.start(name, env, opts);
+  // Kept before it is ready, so a service that never gets ready is stopped too.
+  const svc = await ServiceProcess.start(name, env, { waitReady: false });
   services.push(svc);
+  if (opts.waitReady ?? true) await svc.waitReady();
   return svc;
 }
 
