@@ -1,4 +1,4 @@
-import { RequestError, TimeoutError } from '@nats-io/transport-node';
+import { PermissionViolationError, RequestError, TimeoutError } from '@nats-io/transport-node';
 
 /**
  * Why a publish did not store the message. `retryable` errors mean "try again later with the
@@ -78,11 +78,37 @@ export class PublishRejectedError extends PublishError {
 }
 
 /**
+ * The connection's NATS user may not publish on the subject: the server refused it (a
+ * permission violation). Retrying does not help; the user's permissions (derived from the
+ * topology) or the caller are wrong.
+ */
+export class PublishNotAllowedError extends PublishError {
+  override readonly name = 'PublishNotAllowedError';
+  readonly retryable = false;
+  constructor(readonly subject: string) {
+    super(`this NATS user may not publish on ${subject}`);
+  }
+}
+
+/**
+ * True when NATS refused an operation for want of permission: a permission violation, as the
+ * client reports it directly or as the cause of a failed request, or a PublishNotAllowedError.
+ */
+export function isPermissionViolation(e: unknown): boolean {
+  return (
+    e instanceof PublishNotAllowedError ||
+    e instanceof PermissionViolationError ||
+    (e instanceof Error && e.cause instanceof PermissionViolationError)
+  );
+}
+
+/**
  * The NATS client's own errors, as the PublishError a caller can act on: a timeout or a server
  * that does not answer is retryable. Anything else is returned unchanged.
  */
 export function asPublishError(e: unknown, subject: string): unknown {
   if (e instanceof PublishError) return e;
+  if (isPermissionViolation(e)) return new PublishNotAllowedError(subject);
   if (e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError)) {
     return new PublishTimeoutError(subject, 0);
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { newEventId } from '@cohort/contracts';
@@ -12,6 +12,7 @@ import {
   WrongLastSequenceError,
 } from './errors.js';
 import type { PubAck, Publisher } from './publisher.js';
+import { nextOnSubject } from './read-subject.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, REQUEST_LEDGER_BUCKET } from './topology.js';
 
 /** The same requestId was used before for different content. Nothing was stored. */
@@ -85,7 +86,6 @@ export class IdempotentPublisher {
   readonly #conn: Connection;
   readonly #kv: KV;
   readonly #publisher: Publisher;
-  readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #stream: string;
   readonly #windowMs: number;
@@ -97,7 +97,6 @@ export class IdempotentPublisher {
     conn: Connection,
     kv: KV,
     publisher: Publisher,
-    js: JetStreamClient,
     jsm: JetStreamManager,
     stream: string,
     windowMs: number,
@@ -106,7 +105,6 @@ export class IdempotentPublisher {
     this.#conn = conn;
     this.#kv = kv;
     this.#publisher = publisher;
-    this.#js = js;
     this.#jsm = jsm;
     this.#stream = stream;
     this.#windowMs = windowMs;
@@ -125,7 +123,6 @@ export class IdempotentPublisher {
       conn,
       kv,
       publisher,
-      jetstream(conn.nc),
       jsm,
       opts.stream,
       opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
@@ -235,33 +232,25 @@ export class IdempotentPublisher {
     return m.json<{ id: string }>().id;
   }
 
-  /** Searches one subject, from the reservation on, for a message with this Nats-Msg-Id. */
+  /**
+   * Searches one subject for a message with this Nats-Msg-Id stored since the reservation (less
+   * a margin for clocks), up to the subject's last message, reading message by message: no
+   * consumer, so the search needs no right but reading the stream. A subject is one patient's
+   * diary, and this runs only for a retry beyond the dedup window of a request never confirmed.
+   */
   async #findStored(subject: string, msgId: string, since: Date): Promise<PubAck | undefined> {
     const last = await this.#jsm.streams.getMessage(this.#stream, { last_by_subj: subject });
     if (!last || last.time < since) return undefined;
-    const consumer = await this.#js.consumers.get(this.#stream, {
-      filter_subjects: subject, // a string: one filter, which servers before 2.10 understand
-      deliver_policy: DeliverPolicy.StartTime,
-      opt_start_time: new Date(since.getTime() - WINDOW_MARGIN_MS).toISOString(),
-    });
-    try {
-      for (;;) {
-        const batch = await consumer.fetch({ max_messages: 500, expires: 2_000 });
-        let pending = 0;
-        let seen = 0;
-        for await (const m of batch) {
-          seen++;
-          if (m.headers?.get('Nats-Msg-Id') === msgId) {
-            return { stream: this.#stream, seq: m.seq, duplicate: true };
-          }
-          pending = m.info.pending;
-          if (m.seq >= last.seq) return undefined;
-        }
-        if (seen === 0 || pending === 0) return undefined;
+    const from = since.getTime() - WINDOW_MARGIN_MS;
+    for (let seq = 1; seq <= last.seq;) {
+      const m = await nextOnSubject(this.#jsm, this.#stream, subject, seq);
+      if (!m || m.seq > last.seq) return undefined;
+      if (m.time.getTime() >= from && m.header.get('Nats-Msg-Id') === msgId) {
+        return { stream: this.#stream, seq: m.seq, duplicate: true };
       }
-    } finally {
-      await consumer.delete().catch(() => undefined);
+      seq = m.seq + 1;
     }
+    return undefined;
   }
 }
 

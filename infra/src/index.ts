@@ -1,14 +1,49 @@
 export {
   connect,
   DEFAULT_NATS_URL,
+  inboxPrefixOf,
   natsOptionsFromEnv,
   type Connection,
   type ConnectOptions,
 } from './connection.js';
 export {
+  ADMIN_USER,
+  allDurables,
+  CAPTURE_DURABLE,
+  CLI_USER,
+  natsUsers,
+  SERVICES,
+  type ServiceName,
+  type ServiceNeeds,
+  type StreamName,
+} from './access/services.js';
+export {
+  FORBIDDEN_TO_ALL,
+  natsPermissions,
+  type SubjectPermissions,
+  type UserPermissions,
+} from './access/permissions.js';
+export {
+  BCRYPT_COST,
+  natsConfigFile,
+  writeNatsConfig,
+  type NatsConfigOptions,
+  type NatsConfigResult,
+} from './access/nats-config.js';
+export {
+  credentialsFile,
+  natsDir,
+  readCredentialsFile,
+  resolveCredentials,
+  type NatsCredentials,
+} from './access/credentials.js';
+export { missingTopology, provisionOrVerify, type TopologyCheck } from './topology-check.js';
+export {
   IncompatibleTopologyError,
+  isPermissionViolation,
   NotConnectedError,
   PublishError,
+  PublishNotAllowedError,
   PublishRejectedError,
   PublishTimeoutError,
   StreamFullError,

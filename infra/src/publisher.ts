@@ -1,8 +1,13 @@
-import { createInbox, headers as natsHeaders } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers as natsHeaders,
+  PermissionViolationError,
+} from '@nats-io/transport-node';
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import type { Connection } from './connection.js';
 import {
   NotConnectedError,
+  PublishNotAllowedError,
   PublishRejectedError,
   PublishTimeoutError,
   StreamFullError,
@@ -54,7 +59,8 @@ const SWEEP_INTERVAL_MS = 100;
  * Publishes to JetStream and resolves only once the stream has acknowledged the message.
  *
  * The hot path of every writer. Each publish is a core publish with a reply subject under one
- * shared inbox subscription; the client coalesces all publishes issued in the same tick into
+ * shared inbox subscription (under the connection's inbox prefix, the only replies its user may
+ * read); the client coalesces all publishes issued in the same tick into
  * one socket write, so thousands can be in flight. Timeouts are swept by one timer instead of
  * one timer per message, and no stack trace is captured per message.
  *
@@ -75,9 +81,19 @@ export class Publisher {
   constructor(conn: Connection, opts: { timeoutMs?: number } = {}) {
     this.#conn = conn;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-    this.#inbox = `${createInbox()}.`;
+    this.#inbox = `${createInbox(conn.inboxPrefix)}.`;
     conn.nc.subscribe(`${this.#inbox}*`, { callback: (_err, msg) => this.#onReply(msg) });
     void conn.nc.closed().then(() => this.#failAll(new NotConnectedError()));
+    // A publish the user may not make gets no reply, only the server's error: fail it at once
+    // rather than after the timeout.
+    void (async () => {
+      for await (const s of conn.nc.status()) {
+        const e = s.type === 'error' ? s.error : undefined;
+        if (e instanceof PermissionViolationError && e.operation === 'publish') {
+          this.#refuse(e.subject);
+        }
+      }
+    })();
   }
 
   publish(subject: string, data: Uint8Array, opts: PublishOptions = {}): Promise<PubAck> {
@@ -154,6 +170,15 @@ export class Publisher {
     if (this.#pending.size === 0 && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
+    }
+  }
+
+  /** Rejects every pending publish on `subject`: the server refused them all. */
+  #refuse(subject: string): void {
+    for (const [token, p] of this.#pending) {
+      if (p.subject !== subject) continue;
+      this.#pending.delete(token);
+      p.reject(new PublishNotAllowedError(subject));
     }
   }
 

@@ -200,12 +200,14 @@ export async function provision(
   const kvm = new Kvm(conn.nc);
   for (const b of topo.buckets) {
     const existed = await streamExists(jsm, `KV_${b.name}`);
-    await kvm.create(b.name, {
-      description: b.description,
-      history: 1,
-      storage: StorageType.File,
-      replicas: b.replicas,
-    });
+    if (!existed) {
+      await kvm.create(b.name, {
+        description: b.description,
+        history: 1,
+        storage: StorageType.File,
+        replicas: b.replicas,
+      });
+    }
     actions.push({ resource: `bucket ${b.name}`, action: existed ? 'unchanged' : 'created' });
   }
   for (const c of topo.consumers) {
@@ -217,7 +219,7 @@ export async function provision(
   return actions;
 }
 
-async function streamExists(jsm: JetStreamManager, name: string): Promise<boolean> {
+export async function streamExists(jsm: JetStreamManager, name: string): Promise<boolean> {
   try {
     await jsm.streams.info(name);
     return true;

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { DeadLetterId } from '@cohort/contracts';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, natsOptionsFromEnv } from '../connection.js';
 import {
   DEAD_LETTER_STATUSES,
@@ -10,7 +9,9 @@ import {
   type DeadLetterStatus,
 } from '../deadletters/desk.js';
 import { summary } from '../deadletters/routes.js';
-import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
+import { CLI_USER } from '../access/services.js';
+import { topology, topologyOptionsFromEnv } from '../topology.js';
+import { provisionOrVerify } from '../topology-check.js';
 import { UsageError } from './errors.js';
 import { actorOf } from '../auth/caller.js';
 import type { Action } from '../auth/policy.js';
@@ -173,9 +174,16 @@ export async function dlq(args: string[]): Promise<number> {
   }
 
   const actor = actorOf(await cliCaller(values.token, action));
-  const conn = await connect({ ...natsOptionsFromEnv('cohort-cli'), waitOnFirstConnect: false });
+  const conn = await connect({
+    ...natsOptionsFromEnv('cohort-cli', process.env, CLI_USER),
+    waitOnFirstConnect: false,
+  });
   try {
-    await provision(conn, await jetstreamManager(conn.nc), topology(topologyOptionsFromEnv()));
+    // The CLI's user may not provision: where the topology differs, it works with what exists.
+    const { missing } = await provisionOrVerify(conn, topology(topologyOptionsFromEnv()));
+    if (missing.length > 0) {
+      throw new Error(`missing ${missing.join(', ')}: provision it as admin (cohort provision)`);
+    }
     const desk = await DeadLetterDesk.open(conn);
     const captured = await desk.captureAll();
     if (captured > 0) process.stderr.write(`captured ${captured} new dead letter(s)\n`);

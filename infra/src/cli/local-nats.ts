@@ -59,12 +59,15 @@ function ensureBinary(log: (s: string) => void): string {
 
 /**
  * Finds a reachable NATS at `url`, or starts `nats-server -js` on that URL's port with its
- * store under `dataDir`. Only 127.0.0.1/localhost URLs are started locally.
+ * store under `dataDir`. Only 127.0.0.1/localhost URLs are started locally. `configure`, when
+ * given, writes the server's configuration file for that port and returns its path: the server
+ * runs with it (`-c`), on 127.0.0.1 and the URL's port whatever the file says.
  */
 export async function ensureLocalNats(
   url: string,
   dataDir: string,
   log: (s: string) => void,
+  configure?: (port: number) => Promise<string>,
 ): Promise<LocalNats> {
   const first = url.split(',')[0]!.trim();
   const u = new URL(first.includes('://') ? first : `nats://${first}`);
@@ -83,7 +86,11 @@ export async function ensureLocalNats(
   const storeDir = join(dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
   const logFile = await open(join(storeDir, 'nats-server.log'), 'a');
-  const proc = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+  const config = configure ? await configure(port) : undefined;
+  const args = config
+    ? ['-c', config, '-a', '127.0.0.1', '-p', String(port)]
+    : ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+  const proc = spawn(bin, args, {
     stdio: ['ignore', logFile.fd, logFile.fd],
     detached: true, // not in our process group: Ctrl-C reaches it only through stop()
   });
@@ -102,7 +109,8 @@ export async function ensureLocalNats(
       `nats-server did not answer on port ${port}; see ${join(storeDir, 'nats-server.log')}`,
     );
   }
-  log(`started nats-server -js on 127.0.0.1:${port} (store ${storeDir}, pid ${proc.pid})`);
+  const how = config ? `config ${config}, ` : '';
+  log(`started nats-server -js on 127.0.0.1:${port} (${how}store ${storeDir}, pid ${proc.pid})`);
   return {
     url: `nats://127.0.0.1:${port}`,
     started: true,

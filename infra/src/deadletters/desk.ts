@@ -6,9 +6,11 @@ import {
 } from '@cohort/contracts';
 import type { DeadLetterEvent } from '@cohort/contracts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { CAPTURE_CONSUMER, CAPTURE_DURABLE } from '../access/services.js';
 import type { Connection } from '../connection.js';
+import { isPermissionViolation } from '../errors.js';
 import {
   commandHandler,
   StoredEventInvalidError,
@@ -44,8 +46,7 @@ export {
   type DeadLetterStatus,
 } from './decider.js';
 
-/** The durable that turns advisories into dead letters; any process may run it. */
-export const CAPTURE_CONSUMER = 'cohort-deadletters';
+export { CAPTURE_CONSUMER };
 /** Redrives per second when sending back all open dead letters of a consumer. */
 export const DEFAULT_REDRIVE_RATE = 50;
 
@@ -61,21 +62,24 @@ type Handler = CommandHandler<DeadLetterCommand, DeadLetterState, DeadLetterEven
  */
 export class DeadLetterDesk {
   private constructor(
-    private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly handler: Handler,
     private readonly publisher: Publisher,
     private readonly capturing: AdvisoryCapture,
   ) {}
 
-  /** Needs the topology provisioned (ADVISORIES, DEADLETTERS, REDRIVE, FAILURES). */
+  /**
+   * Needs the topology provisioned (ADVISORIES, DEADLETTERS, REDRIVE, FAILURES). Creates the
+   * capture durable, or brings it up to date, where the connection's user may; a user that may
+   * only pull from it (the CLI's) binds to it as it is.
+   */
   static async open(conn: Connection, log?: Logger): Promise<DeadLetterDesk> {
     const jsm = await jetstreamManager(conn.nc);
-    await ensureConsumer(jsm, {
-      stream: Streams.ADVISORIES.name,
-      name: CAPTURE_CONSUMER,
-      maxDeliver: -1,
-    });
+    try {
+      await ensureConsumer(jsm, CAPTURE_DURABLE);
+    } catch (e) {
+      if (!isPermissionViolation(e)) throw e;
+    }
     const js = jetstream(conn.nc);
     const store = await JetStreamEventStore.open(conn, Streams.DEADLETTERS.name, deadLetterSubject);
     const handler = commandHandler(store, deadLetterDecider, parseDeadLetterEvent);
@@ -86,7 +90,7 @@ export class DeadLetterDesk {
       handler,
       log,
     );
-    return new DeadLetterDesk(js, jsm, handler, new Publisher(conn), capturing);
+    return new DeadLetterDesk(jsm, handler, new Publisher(conn), capturing);
   }
 
   /** Captures every advisory not captured yet; returns how many dead letters it added. */
@@ -109,7 +113,7 @@ export class DeadLetterDesk {
     const versions = new Map<string, number>();
     const stream = Streams.DEADLETTERS.name;
     const count = (await this.jsm.streams.info(stream)).state.messages;
-    for (const m of await readSubject(this.js, stream, Streams.DEADLETTERS.subjects[0], count)) {
+    for (const m of await readSubject(this.jsm, stream, Streams.DEADLETTERS.subjects[0], count)) {
       const id = m.subject.slice(m.subject.indexOf('.') + 1);
       const version = (versions.get(id) ?? 0) + 1;
       versions.set(id, version);

@@ -1,5 +1,5 @@
 import { newEventId, type AnyEnvelope } from '@cohort/contracts';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -146,12 +146,12 @@ async function target(duplicateWindowMs = 120_000) {
     },
     /** Every message of the stream, in order: subject, version header, msg id, event id. */
     async messages() {
-      const all = await readSubject(jetstream(conn.nc), stream, `${prefix}.>`, await this.count());
+      const all = await readSubject(jsm, stream, `${prefix}.>`, await this.count());
       return all.map((m) => ({
         subject: m.subject,
-        version: m.headers?.get('Cohort-Aggregate-Version'),
-        type: m.headers?.get('Cohort-Event-Type'),
-        msgId: m.headers?.get('Nats-Msg-Id'),
+        version: m.header.get('Cohort-Aggregate-Version'),
+        type: m.header.get('Cohort-Event-Type'),
+        msgId: m.header.get('Nats-Msg-Id'),
         id: m.json<AnyEnvelope>().id,
       }));
     },

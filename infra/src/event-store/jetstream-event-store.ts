@@ -1,6 +1,6 @@
 import { AnyEnvelope } from '@cohort/contracts';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
 import { asPublishError, NotConnectedError, WrongLastSequenceError } from '../errors.js';
 import { Publisher } from '../publisher.js';
@@ -22,7 +22,6 @@ const enc = new TextEncoder();
 export class JetStreamEventStore implements EventStore {
   private constructor(
     private readonly conn: Connection,
-    private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly publisher: Publisher,
     private readonly stream: string,
@@ -36,7 +35,6 @@ export class JetStreamEventStore implements EventStore {
   ): Promise<JetStreamEventStore> {
     return new JetStreamEventStore(
       conn,
-      jetstream(conn.nc),
       await jetstreamManager(conn.nc),
       new Publisher(conn),
       stream,
@@ -69,9 +67,9 @@ export class JetStreamEventStore implements EventStore {
     const last = await lastOnSubject(this.jsm, this.stream, this.subject(id));
     // Versions count the subject's messages: the first `last.version` are the aggregate up to
     // `last`, whatever is appended meanwhile.
-    const msgs = await readSubject(this.js, this.stream, this.subject(id), last.version);
+    const msgs = await readSubject(this.jsm, this.stream, this.subject(id), last.version);
     const events: StoredEvent[] = msgs.map((m, i) => ({
-      version: versionOf(m.headers) ?? i + 1,
+      version: versionOf(m.header) ?? i + 1,
       event: AnyEnvelope.parse(m.json()),
     }));
     return { version: events.at(-1)?.version ?? 0, events };

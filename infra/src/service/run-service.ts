@@ -1,5 +1,4 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { AuthConfigError, AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
 import { ConfigError, envInt, envString, loadConfig } from '../config.js';
@@ -17,8 +16,9 @@ import {
 } from '../store/sql-store.js';
 import type { Projection } from '../subscriber/projection.js';
 import { startProjections, type RunningProjections } from '../subscriber/service.js';
-import { provision, topology, TopologyEnv, topologyOptions } from '../topology.js';
+import { topology, TopologyEnv, topologyOptions } from '../topology.js';
 import { exitWhenLost, onShutdown } from './shutdown.js';
+import { awaitTopology } from './topology-gate.js';
 
 /** Exit code of a service that cannot start with the configuration it was given. */
 export const EXIT_BAD_CONFIG = 2;
@@ -69,7 +69,9 @@ export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
 
 /**
  * Runs a service: parses its configuration (a bad variable stops it at once, exit code 2,
- * naming the variable), connects to NATS, provisions the topology with its durables, opens its
+ * naming the variable), connects to NATS as its own user (`NATS_USER`…, else its env file under
+ * `<DATA_DIR>/nats`), provisions the topology with its durables where that user may (else
+ * verifies it, and waits, not ready, while something is missing; see awaitTopology), opens its
  * store, starts its projections and the dead-letter capture, serves its app, and on SIGTERM or
  * SIGINT stops in order: the server (in-flight requests finish), what setup registered, the
  * projections (the batch in hand is applied and acked), the store, then NATS drains.
@@ -109,11 +111,17 @@ export async function runService<
     exitWhenLost(store, log);
     log.info({ store: store.kind, location: store.location }, 'database open');
   }
-  const conn = await connect(natsOptions(config, def.name));
-  const jsm = await jetstreamManager(conn.nc);
-  for (const a of await provision(conn, jsm, topology(topologyOptions(config)))) {
-    log.info(a, 'topology');
-  }
+  const nats = natsOptions(config, def.name);
+  const conn = await connect(nats);
+  await awaitTopology({
+    conn,
+    topology: topology(topologyOptions(config)),
+    log,
+    metrics,
+    user: nats.user,
+    port: config.PORT,
+    host: config.HOST,
+  });
   const ready: Record<string, ReadinessCheck> = { nats: natsReady(conn) };
   if (store) ready.database = databaseReady(store);
   let running: RunningProjections | undefined;

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_DATA_DIR, dataDirFrom } from '../data-dir.js';
 import { runMigrations } from './migrations.js';
 import { PgliteWorker } from './pglite-worker.js';
 import { PostgresStore } from './postgres-store.js';
@@ -69,8 +69,7 @@ export async function openStore(opts: StoreOptions): Promise<SqlStore> {
   return PgliteStore.open(opts.dataDir ? `${opts.dataDir}/${opts.service}` : undefined);
 }
 
-/** `<repo>/.data`: this file is infra/{src,dist}/store/sql-store.*. */
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data', import.meta.url));
+export { DEFAULT_DATA_DIR };
 
 /** Reads `DATABASE_URL`, `DATABASE_SCHEMA` and `DATA_DIR` (default `<repo>/.data`). */
 export function storeOptionsFromEnv(
@@ -81,7 +80,7 @@ export function storeOptionsFromEnv(
     service,
     databaseUrl: env.DATABASE_URL || undefined,
     schema: env.DATABASE_SCHEMA || undefined,
-    dataDir: env.DATA_DIR || DEFAULT_DATA_DIR,
+    dataDir: dataDirFrom(env),
   };
 }
 

@@ -1,4 +1,3 @@
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { Connection } from '../connection.js';
 import type { ReadinessCheck } from '../http/ops.js';
 import { DeadLetterDesk } from '../deadletters/desk.js';
@@ -6,7 +5,8 @@ import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { isDatabaseUnavailable } from '../store/database-errors.js';
 import type { SqlStore } from '../store/sql-store.js';
-import { provision, topology, topologyOptionsFromEnv } from '../topology.js';
+import { topology, topologyOptionsFromEnv } from '../topology.js';
+import { provisionOrVerify } from '../topology-check.js';
 import { errorText } from './failures.js';
 import { faultsFromEnv } from './faults.js';
 import { SubscriberMetrics } from './metrics.js';
@@ -42,7 +42,8 @@ export interface RunningProjections {
  * A database out of reach at start is not an error: migrations and start are retried in the
  * background with growing delays (logged), and `ready` says why the service is not ready. Any
  * other failure of the first start (a migration this build does not know, a durable with a
- * different filter) is thrown, as is a failure to provision the topology.
+ * different filter) is thrown, as is a failure to provision the topology, or a topology that
+ * is missing something its NATS user may not create.
  */
 export async function startProjections(opts: {
   conn: Connection;
@@ -63,8 +64,14 @@ export async function startProjections(opts: {
     ...topologyOptionsFromEnv(env),
     consumers: projections.map((p) => p.consumer),
   });
-  for (const a of await provision(opts.conn, await jetstreamManager(opts.conn.nc), topo))
-    log.info(a, 'topology');
+  const check = await provisionOrVerify(opts.conn, topo);
+  for (const a of check.actions) log.info(a, 'topology');
+  if (check.missing.length > 0) {
+    throw new Error(
+      `the topology is missing ${check.missing.join(', ')} (${check.refused.join('; ')}); ` +
+        'provision it as admin: npx cohort provision',
+    );
+  }
   const metrics = new SubscriberMetrics(opts.metrics.registry);
   const runtime = { ...settings.runtime, ...faultsFromEnv(env) };
   const subscribers = projections.map(

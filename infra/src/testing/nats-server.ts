@@ -26,13 +26,21 @@ const START_TIMEOUT_MS = 15_000;
 export class NatsServer {
   #proc: ChildProcess | undefined;
   #port = -1;
+  /** JetStream's store: a temporary directory, or the configuration file's. */
   readonly storeDir: string;
   readonly #workDir: string;
+  /** How the server is configured: JetStream with the store above, or a configuration file. */
+  readonly #config: string[];
   readonly #args: string[];
 
-  private constructor(workDir: string, args: string[]) {
+  private constructor(
+    workDir: string,
+    args: string[],
+    config?: { file: string; storeDir: string },
+  ) {
     this.#workDir = workDir;
-    this.storeDir = join(workDir, 'store');
+    this.storeDir = config?.storeDir ?? join(workDir, 'store');
+    this.#config = config ? ['-c', config.file] : ['-js', '-sd', this.storeDir];
     this.#args = args;
   }
 
@@ -40,6 +48,23 @@ export class NatsServer {
   static async start(extraArgs: string[] = []): Promise<NatsServer> {
     const dir = await mkdtemp(join(tmpdir(), 'cohort-nats-'));
     const s = new NatsServer(dir, extraArgs);
+    await s.#spawn();
+    return s;
+  }
+
+  /**
+   * Starts a server with a configuration file (e.g. the one `cohort nats-config` writes, with its
+   * users and permissions). It listens on 127.0.0.1 and a free port whatever the file says; its
+   * JetStream store is the file's (nats-server refuses a second one on the command line), which
+   * `storeDir` names: make it a temporary one.
+   */
+  static async startWithConfig(
+    configFile: string,
+    storeDir: string,
+    extraArgs: string[] = [],
+  ): Promise<NatsServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'cohort-nats-'));
+    const s = new NatsServer(dir, extraArgs, { file: configFile, storeDir });
     await s.#spawn();
     return s;
   }
@@ -69,18 +94,7 @@ export class NatsServer {
     const port = String(this.#port);
     const proc = spawn(
       BIN,
-      [
-        '-js',
-        '-a',
-        '127.0.0.1',
-        '-p',
-        port,
-        '-sd',
-        this.storeDir,
-        '--ports_file_dir',
-        portsDir,
-        ...this.#args,
-      ],
+      [...this.#config, '-a', '127.0.0.1', '-p', port, '--ports_file_dir', portsDir, ...this.#args],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';

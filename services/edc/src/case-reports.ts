@@ -1,14 +1,12 @@
-import { parseReportsEvent, Streams } from '@cohort/contracts';
+import { parseReportsEvent } from '@cohort/contracts';
 import type { ReportsEvent, ReportSubmitted } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import type { ConsumerSpec, Envelope, EventMeta, Migration, Projection, Sql } from '@cohort/infra';
 
-/** The durable consumer of this projection. Never rename it: the name is its position. */
-export const CASE_REPORTS_CONSUMER = 'edc-case-reports';
-
-export const caseReportsConsumer: ConsumerSpec = {
-  stream: Streams.REPORTS.name,
-  name: CASE_REPORTS_CONSUMER,
-};
+/** The durable consumer of this projection, declared with every durable in SERVICES. */
+export const caseReportsConsumer: ConsumerSpec = SERVICES.edc.durables.caseReports;
+/** Its name. Never rename it: the name is its position. */
+export const CASE_REPORTS_CONSUMER = caseReportsConsumer.name;
 
 export const migrations: Migration[] = [
   {

@@ -1,17 +1,18 @@
-import { parseProjectsEvent, Streams } from '@cohort/contracts';
+import { parseProjectsEvent } from '@cohort/contracts';
 import type { ProjectsEvent } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import type { EventMeta, Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
-/** The durable consumer of trial statuses in EDC. Never rename it. */
-export const TRIAL_STATUS_CONSUMER = 'edc-trial-status';
+/** The durable consumer of trial statuses in EDC (declared in SERVICES). Never rename it. */
+export const TRIAL_STATUS_CONSUMER = SERVICES.edc.durables.trialStatus.name;
 
 /**
  * Each trial's status as EDC sees it, from PROJECTS: when it closed (reports recorded after that
  * are late) and whether it is locked (its data is final).
  */
 export const trialStatus: Projection<ProjectsEvent> = {
-  consumer: { stream: Streams.PROJECTS.name, name: TRIAL_STATUS_CONSUMER },
+  consumer: SERVICES.edc.durables.trialStatus,
   parse: parseProjectsEvent,
   migrations: [
     {

@@ -1,15 +1,17 @@
-import { parseProjectsEvent, parseReportsEvent, Streams } from '@cohort/contracts';
+import { parseProjectsEvent, parseReportsEvent } from '@cohort/contracts';
 import type { ProjectsEvent, ReportsEvent } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import type { Envelope, EventMeta, Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
-/** Durable consumer names: never rename them. */
-export const PORTFOLIO_CONSUMER = 'project-management-portfolio';
-export const REPORT_COUNTS_CONSUMER = 'project-management-report-counts';
+/** The durables of this service, declared in SERVICES; their names are never changed. */
+const DURABLES = SERVICES['project-management'].durables;
+export const PORTFOLIO_CONSUMER = DURABLES.portfolio.name;
+export const REPORT_COUNTS_CONSUMER = DURABLES.reportCounts.name;
 
 /** Every project with its current status, and every enrolled patient, kept from PROJECTS. */
 export const portfolio: Projection<ProjectsEvent> = {
-  consumer: { stream: Streams.PROJECTS.name, name: PORTFOLIO_CONSUMER },
+  consumer: DURABLES.portfolio,
   parse: parseProjectsEvent,
   migrations: [
     {
@@ -77,7 +79,7 @@ export const portfolio: Projection<ProjectsEvent> = {
 
 /** Reports per trial, kept from REPORTS (each report once: the runtime's inbox keys on requestId). */
 export const reportCounts: Projection<ReportsEvent> = {
-  consumer: { stream: Streams.REPORTS.name, name: REPORT_COUNTS_CONSUMER },
+  consumer: DURABLES.reportCounts,
   parse: parseReportsEvent,
   migrations: [
     {

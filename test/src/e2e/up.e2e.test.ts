@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, natsConfigFile } from '@cohort/infra';
 import { freePort } from '@cohort/infra/testing';
+import { AuthorizationError } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/service-process.js';
 
@@ -135,6 +137,16 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('cohort up, then %s to its process
       const natsPid = Number(started![1]);
       expect(processExists(natsPid)).toBe(true);
       expect(await listening(up.natsPort)).toBe(true);
+      // It runs with the generated users: every service got in with its own, nobody gets in
+      // without one.
+      expect(up.output()).toContain(`config ${natsConfigFile(up.dataDir)}`);
+      const anonymous = await connect({ servers: `nats://127.0.0.1:${up.natsPort}`, name: 't' })
+        .then(async (c) => {
+          await c.drain();
+          return 'connected';
+        })
+        .catch((e: unknown) => e);
+      expect(anonymous).toBeInstanceOf(AuthorizationError);
 
       up.proc.kill(signal); // this process alone, as a supervisor does; not its group
       let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,56 @@
+import type { UserPermissions } from './permissions.js';
+
+/** One user of the generated configuration. */
+export interface ConfiguredUser {
+  user: string;
+  /** A bcrypt hash (nats-server compares a client's password with it), never the password. */
+  passwordHash: string;
+  permissions: UserPermissions;
+}
+
+export interface ServerConfigOptions {
+  /** Where nats-server listens for clients. */
+  host: string;
+  port: number;
+  /** JetStream's store directory. */
+  storeDir: string;
+  users: ConfiguredUser[];
+}
+
+/** Drops empty lists: nats-server reads an absent list and an empty one alike, a reader not. */
+function withoutEmpty(p: { allow: string[]; deny: string[] }) {
+  return {
+    ...(p.allow.length > 0 ? { allow: p.allow } : {}),
+    ...(p.deny.length > 0 ? { deny: p.deny } : {}),
+  };
+}
+
+/**
+ * The text of a nats-server configuration: listen address, JetStream with its store, and the
+ * users with their permissions, in the global account (where a server started without users kept
+ * its streams, so they stay visible). Values are written as JSON, which the configuration
+ * format includes: every string is quoted, so `$JS…` subjects and `$2a$…` hashes are never read
+ * as variables. No `no_auth_user`: a connection without credentials is refused.
+ */
+export function renderServerConfig(o: ServerConfigOptions): string {
+  const authorization = {
+    users: o.users.map((u) => ({
+      user: u.user,
+      password: u.passwordHash,
+      permissions: {
+        publish: withoutEmpty(u.permissions.publish),
+        subscribe: withoutEmpty(u.permissions.subscribe),
+      },
+    })),
+  };
+  return [
+    '# nats-server configuration of Cohort, written by `cohort nats-config`.',
+    '# The users and their permissions are derived from the topology (infra/src/topology.ts and',
+    '# infra/src/access/services.ts): change those and run `cohort nats-config` again rather than',
+    '# editing this file. Passwords are in <user>.env beside it; here are only their bcrypt hashes.',
+    `listen: ${JSON.stringify(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`)}`,
+    `jetstream: ${JSON.stringify({ store_dir: o.storeDir })}`,
+    `authorization: ${JSON.stringify(authorization, null, 2)}`,
+    '',
+  ].join('\n');
+}
