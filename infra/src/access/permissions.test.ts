@@ -20,6 +20,12 @@ describe('the durables', () => {
       'REDRIVE/edc-case-reports-redrive',
       'PROJECTS/edc-trial-status',
       'REDRIVE/edc-trial-status-redrive',
+      'PROJECTS/monitoring-trials',
+      'REDRIVE/monitoring-trials-redrive',
+      'REPORTS/monitoring-diaries',
+      'REDRIVE/monitoring-diaries-redrive',
+      'MONITORING/monitoring-alerts',
+      'REDRIVE/monitoring-alerts-redrive',
       'ADVISORIES/cohort-deadletters',
     ]);
   });
@@ -28,7 +34,14 @@ describe('the durables', () => {
 describe('the permissions derived from the topology', () => {
   it('give every service, the CLI and admin a user', () => {
     expect(Object.keys(perms).sort()).toEqual(natsUsers().sort());
-    expect(natsUsers()).toEqual(['admin', 'cli', 'epro-api', 'project-management', 'edc']);
+    expect(natsUsers()).toEqual([
+      'admin',
+      'cli',
+      'epro-api',
+      'project-management',
+      'edc',
+      'monitoring',
+    ]);
   });
 
   it('let only admin create or update streams and durables of other services', () => {

@@ -124,6 +124,13 @@ function servicePermissions(
     ...(needs.reads ?? []).flatMap(reading),
     ...(needs.buckets ?? []).flatMap((b) => [`$KV.${b}.>`, ...reading(kvStream(b))]),
     ...own.flatMap((d) => [...pulling(d), ...managing(d)]),
+    // Read only: the state of each stream and the progress of each consumer on it.
+    ...(needs.observesPipeline
+      ? topo.streams.flatMap((s) => [
+          `${API}.CONSUMER.LIST.${s.name}`,
+          `${API}.CONSUMER.INFO.${s.name}.*`,
+        ])
+      : []),
   ];
   if (own.length > 0) {
     publish.push(

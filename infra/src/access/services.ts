@@ -26,6 +26,8 @@ export interface ServiceNeeds {
   readonly follows?: readonly StreamName[];
   /** KV buckets whose keys it creates, reads and updates. */
   readonly buckets?: readonly string[];
+  /** It shows the pipeline: every stream's state and every consumer's progress (read only). */
+  readonly observesPipeline?: boolean;
 }
 
 const durable = (stream: StreamName, name: string): ConsumerSpec => ({ stream, name });
@@ -56,6 +58,18 @@ export const SERVICES = {
     durables: {
       caseReports: durable(Streams.REPORTS.name, 'edc-case-reports'),
       trialStatus: durable(Streams.PROJECTS.name, 'edc-trial-status'),
+    },
+  },
+  monitoring: {
+    // MONITORING holds its alerts and findings (its event store); REDRIVE takes what its
+    // operators redrive from the dead-letter desk.
+    appends: [Streams.MONITORING.name, Streams.REDRIVE.name],
+    reads: [Streams.MONITORING.name],
+    observesPipeline: true,
+    durables: {
+      trials: durable(Streams.PROJECTS.name, 'monitoring-trials'),
+      diaries: durable(Streams.REPORTS.name, 'monitoring-diaries'),
+      alerts: durable(Streams.MONITORING.name, 'monitoring-alerts'),
     },
   },
 } as const satisfies Record<string, ServiceNeeds>;

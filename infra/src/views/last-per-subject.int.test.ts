@@ -20,7 +20,8 @@ let view: LastPerSubjectView<typeof PROJECTS>;
 
 const statusOf = (trial: string) => {
   const e = view.get(projectSubject(trial));
-  return e?.type === 'ProjectStatusChanged' ? e.data.to : e?.data.status;
+  if (e?.type === 'ProjectStatusChanged') return e.data.to;
+  return e?.type === 'ProjectCreated' ? e.data.status : undefined;
 };
 
 beforeAll(async () => {

@@ -1,9 +1,10 @@
-import { parseMonitoringEvent, Streams, type MonitoringEvent } from '@cohort/contracts';
+import { parseMonitoringEvent, type MonitoringEvent } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import type { Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
-/** The durable consumer of this projection. Never rename it. */
-export const ALERTS_CONSUMER = 'monitoring-alerts';
+/** The durable consumer of this projection, declared with every durable in SERVICES. */
+export const ALERTS_CONSUMER = SERVICES.monitoring.durables.alerts.name;
 
 /**
  * Every alert with who acknowledged and resolved it, when, and what they said, and every
@@ -11,7 +12,7 @@ export const ALERTS_CONSUMER = 'monitoring-alerts';
  * which batches commit does not matter; an alert's status is read from what is filled.
  */
 export const alertsView: Projection<MonitoringEvent> = {
-  consumer: { stream: Streams.MONITORING.name, name: ALERTS_CONSUMER },
+  consumer: SERVICES.monitoring.durables.alerts,
   parse: parseMonitoringEvent,
   migrations: [
     {

@@ -1,16 +1,16 @@
 import {
   parseReportsEvent,
   SafetyRule,
-  Streams,
   type ReportsEvent,
   type SafetySignalRaised,
 } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import { enqueue, outboxMigration, type Envelope, type Projection, type Sql } from '@cohort/infra';
 import { alertIdOf, meets, type AnswerValue } from './domain/safety.js';
 import { plus } from './domain/time.js';
 
-/** The durable consumer of this projection. Never rename it. */
-export const DIARIES_CONSUMER = 'monitoring-diaries';
+/** The durable consumer of this projection, declared with every durable in SERVICES. */
+export const DIARIES_CONSUMER = SERVICES.monitoring.durables.diaries.name;
 /** The outbox kind of a safety signal to raise. */
 export const SIGNAL = 'safety-signal';
 
@@ -46,7 +46,7 @@ interface RuleRow {
  * the patient's previous answer by completion time, whatever order reports arrive in.
  */
 export const diaries: Projection<ReportsEvent> = {
-  consumer: { stream: Streams.REPORTS.name, name: DIARIES_CONSUMER },
+  consumer: SERVICES.monitoring.durables.diaries,
   parse: parseReportsEvent,
   key: (e) => `request:${e.data.requestId}`,
   migrations: [

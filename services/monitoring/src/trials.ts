@@ -1,9 +1,10 @@
-import { parseProjectsEvent, Streams, type ProjectsEvent } from '@cohort/contracts';
+import { parseProjectsEvent, type ProjectsEvent } from '@cohort/contracts';
+import { SERVICES } from '@cohort/infra';
 import type { EventMeta, Projection, Sql } from '@cohort/infra';
 import { match } from 'ts-pattern';
 
-/** The durable consumer of this projection. Never rename it. */
-export const TRIALS_CONSUMER = 'monitoring-trials';
+/** The durable consumer of this projection, declared with every durable in SERVICES. */
+export const TRIALS_CONSUMER = SERVICES.monitoring.durables.trials.name;
 
 /**
  * What monitoring knows of each trial, from PROJECTS: its status changes (suspensions pause
@@ -12,7 +13,7 @@ export const TRIALS_CONSUMER = 'monitoring-trials';
  * newer setting (by sequence) wins over an older one arriving late.
  */
 export const trials: Projection<ProjectsEvent> = {
-  consumer: { stream: Streams.PROJECTS.name, name: TRIALS_CONSUMER },
+  consumer: SERVICES.monitoring.durables.trials,
   parse: parseProjectsEvent,
   migrations: [
     {
