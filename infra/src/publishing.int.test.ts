@@ -47,6 +47,7 @@ describe('provision', () => {
       { resource: 'stream PROJECTS', action: 'created' },
       { resource: 'stream ADVISORIES', action: 'created' },
       { resource: 'stream DEADLETTERS', action: 'created' },
+      { resource: 'stream MONITORING', action: 'created' },
       { resource: 'stream REDRIVE', action: 'created' },
       { resource: `bucket ${REQUEST_LEDGER_BUCKET}`, action: 'created' },
       { resource: 'bucket FAILURES', action: 'created' },
