@@ -13,17 +13,18 @@ const PATH: ProjectStatus[] = ['planned', 'enrolling', 'active', 'closed', 'lock
 /**
  * Creates each trial project (ids not used before) and brings it to `status` (default
  * `active`) straight in PROJECTS, as project-management would, for tests of the services that
- * react to them.
+ * react to them; recorded `at` (default now), for tests whose clock is not now.
  */
 export async function trialsIn(
   conn: Connection,
   trialIds: string[],
   status: ProjectStatus = 'active',
+  at?: string,
 ): Promise<void> {
   const store = await JetStreamEventStore.open(conn, Streams.PROJECTS.name, projectSubject);
   const actor = { id: 'test-setup', role: 'system' as const };
   for (const projectId of trialIds) {
-    const now = new Date().toISOString();
+    const now = at ?? new Date().toISOString();
     const base = {
       version: 1,
       occurredAt: now,

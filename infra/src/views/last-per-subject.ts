@@ -35,6 +35,7 @@ const DOORBELL_RETRIES = 5;
  */
 export class LastPerSubjectView<S extends EventStream> {
   readonly #latest = new Map<string, { seq: number; event: StreamEvent<S> }>();
+  readonly #first = new Map<string, StreamEvent<S>>();
   readonly ready: Promise<void>;
   #markReady!: () => void;
   #jsm: JetStreamManager | undefined;
@@ -84,6 +85,21 @@ export class LastPerSubjectView<S extends EventStream> {
   /** The latest event on `subject`, if any. */
   get(subject: string): StreamEvent<S> | undefined {
     return this.#latest.get(subject)?.event;
+  }
+
+  /**
+   * The first event on `subject` (an aggregate's creation), read from the stream once and kept:
+   * a subject's first message never changes. Undefined while it has none.
+   */
+  async first(subject: string): Promise<StreamEvent<S> | undefined> {
+    const held = this.#first.get(subject);
+    if (held) return held;
+    if (!this.#jsm) throw new Error('the view is not started');
+    const m = await nextOnSubject(this.#jsm, this.stream, subject, 1);
+    const parsed = m ? this.#parse(m.data) : undefined;
+    if (!parsed?.ok) return undefined;
+    this.#first.set(subject, parsed.event);
+    return parsed.event;
   }
 
   async stop(): Promise<void> {

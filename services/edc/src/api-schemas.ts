@@ -18,6 +18,18 @@ export const PageQuery = z
   .strict();
 export const ListQuery = PageQuery.extend({ patientId: SubjectToken.optional() }).strict();
 
+/** A range that ends before it starts is a mistake, not an empty page. */
+const ordered = (q: { from?: string; to?: string }) =>
+  !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to);
+export const PageQueryChecked = PageQuery.refine(ordered, {
+  path: ['from'],
+  message: 'is after to',
+});
+export const ListQueryChecked = ListQuery.refine(ordered, {
+  path: ['from'],
+  message: 'is after to',
+});
+
 export const CaseReport = z
   .object({
     eventId: z.uuid(),

@@ -9,8 +9,8 @@ import {
 import type { ApiOptions, Sql } from '@cohort/infra';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import {
-  ListQuery,
-  PageQuery,
+  ListQueryChecked,
+  PageQueryChecked,
   PatientParams,
   ReportPage,
   TrialParams,
@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       path: '/v1/trials/{trialId}/reports',
       tags: TAGS,
       summary: 'Reports of a trial, oldest completion first',
-      request: { params: TrialParams, query: ListQuery },
+      request: { params: TrialParams, query: ListQueryChecked },
       responses: { 200: jsonContent(ReportPage, 'one page'), ...errorResponses([400]) },
     }),
     async (c) => {
@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       path: '/v1/trials/{trialId}/patients/{patientId}/reports',
       tags: TAGS,
       summary: "One patient's reports, oldest completion first",
-      request: { params: PatientParams, query: PageQuery },
+      request: { params: PatientParams, query: PageQueryChecked },
       responses: { 200: jsonContent(ReportPage, 'one page'), ...errorResponses([400]) },
     }),
     async (c) => {

@@ -306,6 +306,11 @@ describe.each(testStores())('EDC case reports on $kind', ({ open, cleanup }) => 
       expect(r.status).toBe(400);
       expect(r.body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['limit', 'from']));
       expect((await get('/v1/trials/T.A/summary')).status).toBe(400);
+      const backwards = await get<{ issues: { path: string; message: string }[] }>(
+        '/v1/trials/T-A/reports?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z',
+      );
+      expect(backwards.status).toBe(400);
+      expect(backwards.body.issues).toEqual([{ path: 'from', message: 'is after to' }]);
       expect((await get('/v1/trials/T-A/reports?cursor=garbage')).status).toBe(400);
       expect((await get('/v1/trials/T-A/patients/P*/reports')).status).toBe(400);
     });

@@ -41,6 +41,8 @@ let auth: TokenKeys;
 let tokens: TestTokens;
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
+/** When the test's trials were created: before any report the tests submit. */
+const CREATED = '2026-02-01T00:00:00.000Z';
 
 function report(overrides: Record<string, unknown> = {}) {
   return {
@@ -81,10 +83,10 @@ beforeAll(async () => {
   jsm = await jetstreamManager(conn.nc);
   await provision(conn, jsm, topology());
   metrics = new ServiceMetrics('epro-api', { defaults: false });
-  await trialsIn(conn, ['TRIAL-A', 'LATER']);
-  await trialsIn(conn, ['CLOSED-1'], 'closed');
-  await trialsIn(conn, ['PLANNED-1'], 'planned');
-  await trialsIn(conn, ['ENROLLING-1'], 'enrolling');
+  await trialsIn(conn, ['TRIAL-A', 'LATER'], 'active', CREATED);
+  await trialsIn(conn, ['CLOSED-1'], 'closed', CREATED);
+  await trialsIn(conn, ['PLANNED-1'], 'planned', CREATED);
+  await trialsIn(conn, ['ENROLLING-1'], 'enrolling', CREATED);
   tokens = await testTokens();
   gateway = await tokens.header({ sub: 'gateway-1', role: 'system', trials: ['*'] });
   auth = tokens.keys;
@@ -213,6 +215,18 @@ describe('POST /v1/reports', () => {
       issues: [{ path: 'completedAt', message: 'is in the future' }],
     });
     expect((await post(report({ completedAt: '2026-03-01T12:04:00.000Z' }))).status).toBe(202);
+  });
+
+  it('400 for a completion before the trial was created, storing nothing', async () => {
+    const before = await stored();
+    const res = await post(report({ completedAt: '0001-01-01T00:00:00.000Z' }));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { issues: { path: string; message: string }[] };
+    expect(body.issues).toEqual([
+      { path: 'completedAt', message: `is before the trial was created (${CREATED})` },
+    ]);
+    expect((await post(report({ completedAt: '2026-01-31T00:00:00.000Z' }))).status).toBe(400);
+    expect(await stored()).toBe(before);
   });
 
   it('400 for malformed JSON', async () => {

@@ -77,6 +77,13 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     if (Date.parse(body.completedAt) > now() + maxSkew) {
       throw validationFailed([{ path: 'completedAt', message: 'is in the future' }]);
     }
+    // Nobody completes a diary of a trial that did not exist yet: a clock or a client is wrong.
+    const created = deps.trials.status(body.trialId) && (await deps.trials.createdAt(body.trialId));
+    if (created && Date.parse(body.completedAt) < Date.parse(created) - maxSkew) {
+      throw validationFailed([
+        { path: 'completedAt', message: `is before the trial was created (${created})` },
+      ]);
+    }
     const correlationId = c.req.header('x-correlation-id')?.slice(0, 128) || body.requestId;
     const start = performance.now();
     const observe = (outcome: string) =>

@@ -9,6 +9,8 @@ export const ACCEPTING: ProjectStatus[] = ['enrolling', 'active'];
 export interface TrialStatuses {
   /** The trial's status, or undefined for a trial no project exists for. */
   status(trialId: string): ProjectStatus | undefined;
+  /** When the trial's project was created (UTC), or undefined for a trial that has none. */
+  createdAt(trialId: string): Promise<string | undefined>;
 }
 
 /** Trial statuses from the live view of the last event of every project. */
@@ -26,6 +28,10 @@ export function trialStatuses(
           // The view follows lifecycle subjects only (PROJECT_LIFECYCLE_FILTER).
           .otherwise(() => undefined)
       );
+    },
+    async createdAt(trialId) {
+      const e = await view.first(projectSubject(trialId));
+      return e?.type === 'ProjectCreated' ? e.recordedAt : undefined;
     },
   };
 }

@@ -19,7 +19,7 @@ const app = createApp({
       Promise.resolve({ eventId: input.requestId, stream: 'NONE', seq: 0, duplicate: false }),
     find: () => Promise.resolve(undefined),
   },
-  trials: { status: () => 'active' },
+  trials: { status: () => 'active', createdAt: () => Promise.resolve(undefined) },
   metrics: new ServiceMetrics('ceiling'),
   log: createLogger('ceiling'),
   ready: {},
