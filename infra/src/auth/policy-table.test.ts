@@ -14,7 +14,12 @@ async function tableAfter(heading: string): Promise<string[][]> {
   const table: string[][] = [];
   for (const l of lines.slice(start)) {
     if (!l.startsWith('|')) break;
-    table.push(l.split('|').slice(1, -1).map((c) => c.trim()));
+    table.push(
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return table.slice(2);
 }

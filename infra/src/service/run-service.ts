@@ -11,10 +11,12 @@ import { ServiceMetrics } from '../metrics.js';
 import {
   DEFAULT_DATA_DIR,
   openStore,
-  storeOptionsFromEnv,
+  storeOptions,
+  StoreEnv,
   type SqlStore,
 } from '../store/sql-store.js';
 import type { Projection } from '../subscriber/projection.js';
+import { SubscriberEnv } from '../subscriber/options.js';
 import { startProjections, type RunningProjections } from '../subscriber/service.js';
 import { topology, TopologyEnv, topologyOptions } from '../topology.js';
 import { exitWhenLost, onShutdown } from './shutdown.js';
@@ -27,6 +29,8 @@ export const EXIT_BAD_CONFIG = 2;
 function serviceEnv(defaultPort: number) {
   return NatsEnv.extend(TopologyEnv.shape)
     .extend(AuthEnv.shape)
+    .extend(StoreEnv.shape)
+    .extend(SubscriberEnv.shape)
     .extend({
       PORT: envInt(0, 65_535).default(defaultPort),
       HOST: envString().default('0.0.0.0'),
@@ -91,7 +95,8 @@ export async function runService<
   }
   const log = createLogger(def.name);
   const metrics = new ServiceMetrics(def.name);
-  const dataDir = storeOptionsFromEnv(def.name).dataDir ?? DEFAULT_DATA_DIR;
+  const where = storeOptions(config, def.name);
+  const dataDir = where.dataDir ?? DEFAULT_DATA_DIR;
   let auth: TokenKeys;
   try {
     auth = await tokenKeys(config, dataDir);
@@ -106,7 +111,7 @@ export async function runService<
       'tokens are verified with the development key set; configure COHORT_JWKS_URL or COHORT_JWKS_FILE for anything but local development',
     );
   }
-  const store = def.database ? await openStore(storeOptionsFromEnv(def.name)) : undefined;
+  const store = def.database ? await openStore(where) : undefined;
   if (store) {
     exitWhenLost(store, log);
     log.info({ store: store.kind, location: store.location }, 'database open');

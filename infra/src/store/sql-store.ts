@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import { DEFAULT_DATA_DIR, dataDirFrom } from '../data-dir.js';
+import { z } from 'zod';
+import { envString, loadConfig } from '../config.js';
+import { DEFAULT_DATA_DIR } from '../data-dir.js';
 import { runMigrations } from './migrations.js';
 import { PgliteWorker } from './pglite-worker.js';
 import { PostgresStore } from './postgres-store.js';
@@ -71,17 +73,39 @@ export async function openStore(opts: StoreOptions): Promise<SqlStore> {
 
 export { DEFAULT_DATA_DIR };
 
-/** Reads `DATABASE_URL`, `DATABASE_SCHEMA` and `DATA_DIR` (default `<repo>/.data`). */
+/**
+ * Where a service's store is: `DATABASE_URL` (PostgreSQL; PGlite when absent), `DATABASE_SCHEMA`
+ * (an identifier) and `DATA_DIR` (PGlite's directories; default `<repo>/.data`).
+ */
+export const StoreEnv = z.object({
+  DATABASE_URL: envString(),
+  DATABASE_SCHEMA: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .optional(),
+  ),
+  DATA_DIR: envString(),
+});
+export type StoreEnv = z.infer<typeof StoreEnv>;
+
+/** The store options of `service` from parsed configuration. */
+export function storeOptions(config: StoreEnv, service: string): StoreOptions {
+  return {
+    service,
+    databaseUrl: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    dataDir: config.DATA_DIR || DEFAULT_DATA_DIR,
+  };
+}
+
+/** `storeOptions` read straight from the environment. */
 export function storeOptionsFromEnv(
   service: string,
   env: NodeJS.ProcessEnv = process.env,
 ): StoreOptions {
-  return {
-    service,
-    databaseUrl: env.DATABASE_URL || undefined,
-    schema: env.DATABASE_SCHEMA || undefined,
-    dataDir: dataDirFrom(env),
-  };
+  return storeOptions(loadConfig(StoreEnv, env), service);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { envInt, envIntList, loadConfig } from '../config.js';
 import type { ConsumerSpec } from './consumer.js';
 
 export interface SubscriberOptions {
@@ -27,39 +29,44 @@ export const DEFAULT_LINGER_MS = 20;
 export const DEFAULT_CONCURRENCY = 2;
 
 /**
- * Subscriber settings from the environment: `SUBSCRIBER_BATCH_SIZE`, `SUBSCRIBER_LINGER_MS`,
- * `SUBSCRIBER_MAX_DELIVER`, `SUBSCRIBER_ACK_WAIT_MS`, `SUBSCRIBER_MAX_ACK_PENDING`,
- * `SUBSCRIBER_BACKOFF_MS` (comma-separated), `SUBSCRIBER_CONCURRENCY`.
+ * Subscriber settings: `SUBSCRIBER_BATCH_SIZE`, `SUBSCRIBER_LINGER_MS`, `SUBSCRIBER_MAX_DELIVER`,
+ * `SUBSCRIBER_ACK_WAIT_MS`, `SUBSCRIBER_MAX_ACK_PENDING`, `SUBSCRIBER_BACKOFF_MS`
+ * (comma-separated milliseconds), `SUBSCRIBER_CONCURRENCY`.
  */
-export function subscriberOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): {
+export const SubscriberEnv = z.object({
+  SUBSCRIBER_BATCH_SIZE: envInt(1, 10_000),
+  SUBSCRIBER_LINGER_MS: envInt(0, 60_000),
+  SUBSCRIBER_MAX_DELIVER: envInt(1),
+  SUBSCRIBER_ACK_WAIT_MS: envInt(1_000),
+  SUBSCRIBER_MAX_ACK_PENDING: envInt(1),
+  SUBSCRIBER_BACKOFF_MS: envIntList(0),
+  SUBSCRIBER_CONCURRENCY: envInt(1, 16),
+});
+export type SubscriberEnv = z.infer<typeof SubscriberEnv>;
+
+/** What the subscriber settings mean for the durables and for the runtime. */
+export function subscriberSettings(config: SubscriberEnv): {
   consumer: Partial<Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs' | 'maxAckPending'>>;
   runtime: SubscriberOptions;
 } {
-  const int = (k: string) => {
-    const v = env[k];
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new Error(`${k} must be a whole number, got ${JSON.stringify(v)}`);
-    return n;
-  };
   const defined = <T extends object>(o: T) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const backoff = env.SUBSCRIBER_BACKOFF_MS?.split(',').map((x) => Number(x.trim()));
-  if (backoff?.some((n) => !Number.isFinite(n) || n < 0)) {
-    throw new Error('SUBSCRIBER_BACKOFF_MS must be comma-separated milliseconds');
-  }
   return {
     consumer: defined({
-      maxDeliver: int('SUBSCRIBER_MAX_DELIVER'),
-      ackWaitMs: int('SUBSCRIBER_ACK_WAIT_MS'),
-      maxAckPending: int('SUBSCRIBER_MAX_ACK_PENDING'),
+      maxDeliver: config.SUBSCRIBER_MAX_DELIVER,
+      ackWaitMs: config.SUBSCRIBER_ACK_WAIT_MS,
+      maxAckPending: config.SUBSCRIBER_MAX_ACK_PENDING,
     }),
     runtime: defined({
-      batchSize: int('SUBSCRIBER_BATCH_SIZE'),
-      lingerMs: int('SUBSCRIBER_LINGER_MS'),
-      concurrency: int('SUBSCRIBER_CONCURRENCY'),
-      backoffMs: backoff,
+      batchSize: config.SUBSCRIBER_BATCH_SIZE,
+      lingerMs: config.SUBSCRIBER_LINGER_MS,
+      concurrency: config.SUBSCRIBER_CONCURRENCY,
+      backoffMs: config.SUBSCRIBER_BACKOFF_MS,
     }),
   };
+}
+
+/** `subscriberSettings` read straight from the environment. */
+export function subscriberOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  return subscriberSettings(loadConfig(SubscriberEnv, env));
 }
