@@ -92,3 +92,10 @@ export {
   type Upcaster,
   type UpcasterRegistry,
 } from './upcasters.js';
+export { Channels, type Channel, type CohortService } from './channels.js';
+export {
+  eventVersions,
+  SupersededEvents,
+  type EventSchema,
+  type EventVersion,
+} from './versions.js';
