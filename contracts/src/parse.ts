@@ -135,7 +135,8 @@ export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer
         };
       }
     }
-    value = upcast(value, upcasters, context);
+    const stored = value;
+    value = upcast(stored, upcasters, context);
     // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
     const parsed = union.safeParse(value);
     if (parsed.success) return { ok: true, event: parsed.data };
@@ -157,7 +158,10 @@ export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer
       };
     }
     const issues = fieldIssues(parsed.error);
-    return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
+    const from = (stored as { version: unknown }).version;
+    const upcastFrom = from === version ? '' : ` (stored as v${String(from)})`;
+    const message = `invalid ${type} v${version}${upcastFrom}`;
+    return { ok: false, error: { kind: 'data', message, issues } };
   };
 }
 

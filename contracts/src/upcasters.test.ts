@@ -137,7 +137,10 @@ describe('ReportSubmitted v1 -> v2, replaying stored events', () => {
   it('still refuses a v1 report whose data is invalid, naming the field', () => {
     const v1 = JSON.parse(storedReports[0]!) as ReportSubmittedV1;
     const r = parseReportsEvent({ ...v1, data: { ...v1.data, answers: [] } });
-    expect(r).toMatchObject({ ok: false, error: { kind: 'data' } });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { kind: 'data', message: 'invalid ReportSubmitted v2 (stored as v1)' },
+    });
     if (!r.ok) expect(r.error.issues.map((i) => i.path)).toEqual(['data.answers']);
   });
 });

@@ -17,6 +17,8 @@ const files = publishedFiles({ version: contractsVersion() });
 
 /** Diagnostics that fail the document; hints and infos (a newer AsyncAPI exists) are advice. */
 const FAILING = [DiagnosticSeverity.Error, DiagnosticSeverity.Warning];
+/** The parser lints the whole document with every payload schema: about a second, more under load. */
+const PARSE_TIMEOUT_MS = 60_000;
 
 describe('the published contracts in contracts/generated', () => {
   it('are the ones the contracts generate now', () => {
@@ -86,59 +88,63 @@ function reportSubmittedV1Json() {
 }
 
 describe('asyncapi.json', () => {
-  it('is a valid AsyncAPI 3.0 document', async () => {
-    const { document, diagnostics } = await new Parser().parse(files.get(ASYNCAPI_FILE)!);
-    const problems = diagnostics
-      .filter((d) => FAILING.includes(d.severity))
-      .map((d) => `${d.path.join('.')}: ${d.message}`);
-    expect(problems).toEqual([]);
-    expect(document?.version()).toBe('3.0.0');
-    expect(
-      document
-        ?.channels()
-        .all()
-        .map((c) => c.address()),
-    ).toEqual([
-      'reports.{trialId}.{patientId}',
-      'projects.{trialId}',
-      'projects.{trialId}.protocol',
-      'projects.{trialId}.patients.{patientId}',
-      'monitoring.alerts.{trialId}.{alertId}',
-      'monitoring.compliance.{trialId}.{patientId}',
-      'deadletters.{id}',
-      'redrive.{consumer}',
-    ]);
-    const sends = (service: string) =>
-      document
+  it(
+    'is a valid AsyncAPI 3.0 document',
+    async () => {
+      const { document, diagnostics } = await new Parser().parse(files.get(ASYNCAPI_FILE)!);
+      const problems = diagnostics
+        .filter((d) => FAILING.includes(d.severity))
+        .map((d) => `${d.path.join('.')}: ${d.message}`);
+      expect(problems).toEqual([]);
+      expect(document?.version()).toBe('3.0.0');
+      expect(
+        document
+          ?.channels()
+          .all()
+          .map((c) => c.address()),
+      ).toEqual([
+        'reports.{trialId}.{patientId}',
+        'projects.{trialId}',
+        'projects.{trialId}.protocol',
+        'projects.{trialId}.patients.{patientId}',
+        'monitoring.alerts.{trialId}.{alertId}',
+        'monitoring.compliance.{trialId}.{patientId}',
+        'deadletters.{id}',
+        'redrive.{consumer}',
+      ]);
+      const sends = (service: string) =>
+        document
+          ?.operations()
+          .filterBySend()
+          .filter((o) => o.id()?.startsWith(`${service}.`))
+          .flatMap((o) =>
+            o
+              .messages()
+              .all()
+              .map((m) => m.title()),
+          )
+          .sort();
+      expect(sends('epro-api')).toEqual(['ReportSubmitted v2']);
+      expect(sends('project-management')).toEqual([
+        'DiaryScheduleSet v1',
+        'PatientEnrolled v1',
+        'ProjectCreated v1',
+        'ProjectStatusChanged v1',
+        'SafetyRuleSet v1',
+      ]);
+      const receivesReports = document
         ?.operations()
-        .filterBySend()
-        .filter((o) => o.id()?.startsWith(`${service}.`))
-        .flatMap((o) =>
-          o
-            .messages()
-            .all()
-            .map((m) => m.title()),
-        )
-        .sort();
-    expect(sends('epro-api')).toEqual(['ReportSubmitted v2']);
-    expect(sends('project-management')).toEqual([
-      'DiaryScheduleSet v1',
-      'PatientEnrolled v1',
-      'ProjectCreated v1',
-      'ProjectStatusChanged v1',
-      'SafetyRuleSet v1',
-    ]);
-    const receivesReports = document
-      ?.operations()
-      .filterByReceive()
-      .filter((o) => o.channels().all()[0]?.id() === 'reports')
-      .map((o) => o.id());
-    expect(receivesReports?.sort()).toEqual([
-      'edc.receives.reports',
-      'monitoring.receives.reports',
-      'project-management.receives.reports',
-    ]);
-  });
+        .filterByReceive()
+        .filter((o) => o.channels().all()[0]?.id() === 'reports')
+        .map((o) => o.id());
+      expect(receivesReports?.sort()).toEqual([
+        'edc.receives.reports',
+        'monitoring.receives.reports',
+        'project-management.receives.reports',
+      ]);
+    },
+    PARSE_TIMEOUT_MS,
+  );
 
   it('gives every message its event JSON Schema, envelope included', () => {
     const doc = asyncApiDocument({ version: '0.0.0' }) as {
