@@ -2,9 +2,13 @@ export { Actor, EventId, MAX_TOKEN_LENGTH, Role, SubjectToken, UtcInstant } from
 export { AnyEnvelope, EnvelopeFields, eventSchema } from './envelope.js';
 export {
   Answer,
+  AnswerV1,
+  Device,
   MAX_ANSWERS,
   ReportSubmitted,
   ReportSubmittedData,
+  ReportSubmittedDataV1,
+  ReportSubmittedV1,
 } from './events/report-submitted.js';
 export { SubmitReport } from './commands/submit-report.js';
 export {
@@ -54,7 +58,9 @@ export {
   trialReportsFilter,
 } from './subjects.js';
 export {
+  AlertEvent,
   CohortEvent,
+  ComplianceEvent,
   eventParser,
   EnrolmentEvent,
   MonitoringEvent,
@@ -78,4 +84,18 @@ export {
   type ParseResult,
 } from './parse.js';
 export { newEventId } from './event-id.js';
-export { upcast, upcasters, type Upcaster, type UpcasterRegistry } from './upcasters.js';
+export {
+  reportSubmittedV1ToV2,
+  upcast,
+  upcasters,
+  type UpcastContext,
+  type Upcaster,
+  type UpcasterRegistry,
+} from './upcasters.js';
+export { Channels, type Channel, type CohortService } from './channels.js';
+export {
+  eventVersions,
+  SupersededEvents,
+  type EventSchema,
+  type EventVersion,
+} from './versions.js';

@@ -13,7 +13,7 @@ import { DiaryScheduleSet } from './events/diary-schedule.js';
 import { NonComplianceDetected } from './events/non-compliance.js';
 import { PatientEnrolled } from './events/patient-enrolled.js';
 import { SafetyRuleSet } from './events/safety-rule.js';
-import { upcast } from './upcasters.js';
+import { upcast, upcasters, type UpcastContext } from './upcasters.js';
 
 /** Every event a consumer of `REPORTS` may receive, at its latest version. */
 export const ReportsEvent = z.discriminatedUnion('type', [ReportSubmitted]);
@@ -42,13 +42,23 @@ export const ProjectsEvent = z.discriminatedUnion('type', [
 ]);
 export type ProjectsEvent = z.infer<typeof ProjectsEvent>;
 
-/** Every event of `MONITORING`, at its latest version. */
-export const MonitoringEvent = z.discriminatedUnion('type', [
+/** One safety alert, on `monitoring.alerts.<trialId>.<alertId>`: raised, then handled. */
+export const AlertEvent = z.discriminatedUnion('type', [
   SafetySignalRaised,
   AlertAcknowledged,
   AlertResolved,
   AlertEscalated,
-  NonComplianceDetected,
+]);
+export type AlertEvent = z.infer<typeof AlertEvent>;
+
+/** One diary's non-compliance findings, on `monitoring.compliance.<trialId>.<patientId>`. */
+export const ComplianceEvent = z.discriminatedUnion('type', [NonComplianceDetected]);
+export type ComplianceEvent = z.infer<typeof ComplianceEvent>;
+
+/** Every event of `MONITORING`, at its latest version: alerts and compliance findings. */
+export const MonitoringEvent = z.discriminatedUnion('type', [
+  ...AlertEvent.options,
+  ...ComplianceEvent.options,
 ]);
 export type MonitoringEvent = z.infer<typeof MonitoringEvent>;
 
@@ -97,19 +107,22 @@ type EventUnion = z.ZodDiscriminatedUnion<
   'type'
 >;
 
-/** Reads stored events of one union (a stream's, or all of them): see `parseEvent`. */
-export type EventParser<E> = (input: unknown) => ParseResult<E>;
+/**
+ * Reads stored events of one union (a stream's, or all of them): see `eventParser`. `context`
+ * is what the reader knows for upcasting old versions (without it, what it would add is null).
+ */
+export type EventParser<E> = (input: unknown, context?: UpcastContext) => ParseResult<E>;
 
 /**
  * A parser for the events of `union`: bytes, text or an already-decoded value in, the typed
- * event out, upcast to the latest version of its type. Never throws: a consumer terminates what
- * returns `ok: false`.
+ * event out, upcast to the latest version of its type with what `context` knows. Never throws
+ * (a `context` that throws aside): a consumer terminates what returns `ok: false`.
  */
 export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer<U>> {
   const knownTypes = new Map<string, number>(
     union.options.map((o) => [o.shape.type.value, o.shape.version.value]),
   );
-  return (input) => {
+  return (input, context) => {
     let value: unknown = input;
     if (typeof input === 'string' || input instanceof Uint8Array) {
       const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
@@ -122,7 +135,8 @@ export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer
         };
       }
     }
-    value = upcast(value);
+    const stored = value;
+    value = upcast(stored, upcasters, context);
     // The common case first: one pass over a valid event. Only a failure pays for diagnosis.
     const parsed = union.safeParse(value);
     if (parsed.success) return { ok: true, event: parsed.data };
@@ -144,7 +158,10 @@ export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer
       };
     }
     const issues = fieldIssues(parsed.error);
-    return { ok: false, error: { kind: 'data', message: `invalid ${type} v${version}`, issues } };
+    const from = (stored as { version: unknown }).version;
+    const upcastFrom = from === version ? '' : ` (stored as v${String(from)})`;
+    const message = `invalid ${type} v${version}${upcastFrom}`;
+    return { ok: false, error: { kind: 'data', message, issues } };
   };
 }
 

@@ -200,7 +200,7 @@ describe('dead letters', () => {
     await expect.poll(async () => (await t.deadLetters(t.failing)).length).toBe(1);
     const [dl] = await t.desk.list({ consumer: t.failing });
     expect(dl).toMatchObject({ cause: 'terminated', deliveries: 1, status: 'open', seq: bad.seq });
-    expect(dl!.lastError).toMatch(/invalid ReportSubmitted v1: data\.requestId/);
+    expect(dl!.lastError).toMatch(/invalid ReportSubmitted v2: data\.requestId/);
     // Both consumers terminate it: one dead letter each.
     await expect.poll(async () => (await t.deadLetters(t.other)).length).toBe(1);
   });

@@ -1,9 +1,31 @@
-import { newEventId, type ReportSubmitted } from '@cohort/contracts';
+import {
+  newEventId,
+  type Device,
+  type ReportSubmitted,
+  type ReportSubmittedV1,
+} from '@cohort/contracts';
 
-/** A valid ReportSubmitted event, for tests that publish straight to the stream. */
+interface ReportOverrides {
+  trialId?: string;
+  patientId?: string;
+  requestId?: string;
+  completedAt?: string;
+}
+
+/** A valid ReportSubmitted event at its latest version, for tests that publish straight to the stream. */
 export function reportSubmitted(
-  over: { trialId?: string; patientId?: string; requestId?: string; completedAt?: string } = {},
+  over: ReportOverrides & { siteId?: string | null; device?: Device | null } = {},
 ): ReportSubmitted {
+  const v1 = reportSubmittedV1(over);
+  return {
+    ...v1,
+    version: 2,
+    data: { ...v1.data, siteId: over.siteId ?? null, device: over.device ?? null },
+  };
+}
+
+/** A valid ReportSubmitted v1 event, as stored before v2: what replays still read. */
+export function reportSubmittedV1(over: ReportOverrides = {}): ReportSubmittedV1 {
   const requestId = over.requestId ?? crypto.randomUUID();
   const completedAt = over.completedAt ?? new Date(Date.now() - 60_000).toISOString();
   const patientId = over.patientId ?? 'P-1';

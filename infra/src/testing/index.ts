@@ -2,7 +2,7 @@ export { NatsServer } from './nats-server.js';
 export { SecuredNats } from './secured-nats.js';
 export { freePort } from './free-port.js';
 export { testStores, type TestStore } from './stores.js';
-export { reportSubmitted } from './events.js';
+export { reportSubmitted, reportSubmittedV1 } from './events.js';
 export { trialsIn } from './projects.js';
 export { apiContractProblems, conformingToOpenApi } from './openapi.js';
 export {

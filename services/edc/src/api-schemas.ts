@@ -1,4 +1,4 @@
-import { SubjectToken, UtcInstant } from '@cohort/contracts';
+import { Device, SubjectToken, UtcInstant } from '@cohort/contracts';
 import { z } from 'zod';
 
 /** Page size when none is asked for, and the largest one served. */
@@ -37,11 +37,18 @@ export const CaseReport = z
     trialId: z.string(),
     patientId: z.string(),
     questionnaire: z.object({ id: z.string(), version: z.string() }),
-    answers: z.unknown(),
+    answers: z.unknown().meta({ description: 'as submitted: `{ itemId, value, unit? }` items' }),
     completedAt: UtcInstant,
     recordedAt: UtcInstant,
     seq: z.number().int().positive(),
     late: z.boolean().meta({ description: 'recorded after the trial closed' }),
+    siteId: z
+      .string()
+      .nullable()
+      .meta({ description: 'the site the entry came from; null when its report did not say' }),
+    device: Device.nullable().meta({
+      description: 'the app the entry was made in; null when its report did not say',
+    }),
   })
   .meta({ id: 'CaseReport' });
 

@@ -43,6 +43,17 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'where a report came from: site and device (ReportSubmitted v2)',
+    // Nullable: reports stored as v1 say neither, and a v2 report may not know them.
+    sql: `
+      ALTER TABLE case_reports
+        ADD COLUMN site_id text,
+        ADD COLUMN platform text,
+        ADD COLUMN app_version text;
+    `,
+  },
 ];
 
 interface Row {
@@ -52,10 +63,14 @@ interface Row {
   patientId: string;
   questionnaireId: string;
   questionnaireVersion: string;
+  /** JSON of the answers as the event has them, units included. */
   answers: string;
   completedAt: string;
   recordedAt: string;
   seq: number;
+  siteId: string | null;
+  platform: string | null;
+  appVersion: string | null;
 }
 
 function row(e: ReportSubmitted, meta: EventMeta): Row {
@@ -70,6 +85,9 @@ function row(e: ReportSubmitted, meta: EventMeta): Row {
     completedAt: e.data.completedAt,
     recordedAt: e.recordedAt,
     seq: meta.seq,
+    siteId: e.data.siteId,
+    platform: e.data.device?.platform ?? null,
+    appVersion: e.data.device?.appVersion ?? null,
   };
 }
 
@@ -90,11 +108,13 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                             $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[],
-                            $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
+                            $10::bigint[], $11::text[], $12::text[], $13::text[])
+                     AS x(e, r, t, p, q, v, a, c, rc, s, site, pf, av)
      ), reports AS (
        INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
-         questionnaire_version, answers, completed_at, recorded_at, stream_seq)
-       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s FROM input ORDER BY e
+         questionnaire_version, answers, completed_at, recorded_at, stream_seq, site_id,
+         platform, app_version)
+       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s, site, pf, av FROM input ORDER BY e
      ), new_patients AS (
        INSERT INTO trial_patients (trial_id, patient_id)
        SELECT DISTINCT t, p FROM input ORDER BY t, p
@@ -127,6 +147,9 @@ async function insertReports(tx: Sql, rows: Row[]): Promise<void> {
       col('completedAt'),
       col('recordedAt'),
       col('seq'),
+      col('siteId'),
+      col('platform'),
+      col('appVersion'),
     ],
   );
 }
@@ -136,7 +159,10 @@ function rowsOf(items: Envelope<ReportsEvent>[]): Row[] {
   return items.map(({ event, meta }) => row(event, meta));
 }
 
-/** The EDC case-report read model: one row per submitted report, plus per-trial summaries. */
+/**
+ * The EDC case-report read model: one row per submitted report, plus per-trial summaries.
+ * Reports stored as v1 arrive upcast to v2 by the parser (no site, no device).
+ */
 export const caseReports: Projection<ReportsEvent> = {
   consumer: caseReportsConsumer,
   parse: parseReportsEvent,

@@ -1,4 +1,4 @@
-import { UtcInstant } from '@cohort/contracts';
+import { UtcInstant, type Device } from '@cohort/contracts';
 import type { Sql } from '@cohort/infra';
 import { z } from 'zod';
 
@@ -14,6 +14,10 @@ export interface CaseReport {
   seq: number;
   /** Recorded after the trial closed. */
   late: boolean;
+  /** The site the entry came from, or null when its report did not say (all v1 reports). */
+  siteId: string | null;
+  /** The app the entry was made in, or null when its report did not say. */
+  device: Device | null;
 }
 
 export interface TrialSummary {
@@ -62,6 +66,9 @@ interface DbRow {
   recorded_at: Date;
   stream_seq: string | number | bigint;
   late: boolean;
+  site_id: string | null;
+  platform: Device['platform'] | null;
+  app_version: string | null;
   /** completed_at to the microsecond (a Date keeps milliseconds only). */
   cursor_at: string;
 }
@@ -132,6 +139,11 @@ export async function listReports(db: Sql, q: ReportQuery): Promise<Page<CaseRep
       recordedAt: iso(r.recorded_at),
       seq: Number(r.stream_seq),
       late: r.late,
+      siteId: r.site_id,
+      device:
+        r.platform !== null && r.app_version !== null
+          ? { platform: r.platform, appVersion: r.app_version }
+          : null,
     })),
     nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null,
   };

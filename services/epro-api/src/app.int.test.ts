@@ -4,9 +4,11 @@ import {
   PROJECT_LIFECYCLE_FILTER,
   projectSubject,
   ReportSubmitted,
+  ReportSubmittedDataV1,
 } from '@cohort/contracts';
 import {
   connect,
+  contentHash,
   createLogger,
   IdempotentPublisher,
   JetStreamEventStore,
@@ -14,6 +16,7 @@ import {
   provision,
   Publisher,
   ServiceMetrics,
+  REQUEST_LEDGER_BUCKET,
   topology,
   type Connection,
   type TokenKeys,
@@ -134,6 +137,7 @@ describe('POST /v1/reports', () => {
     const msg = await jsm.streams.getMessage('REPORTS', { seq: json.seq });
     expect(msg?.subject).toBe('reports.TRIAL-A.P-001');
     expect(msg?.header.get('Cohort-Event-Type')).toBe('ReportSubmitted');
+    expect(msg?.header.get('Cohort-Event-Version')).toBe('2');
     const parsed = parseEvent(msg!.data);
     expect(parsed.ok).toBe(true);
     const event = ReportSubmitted.parse(msg!.json());
@@ -256,6 +260,77 @@ describe('POST /v1/reports', () => {
       /cohort_http_requests_total\{route="\/v1\/reports",method="POST",status="202",service="epro-api"\} \d+/,
     );
     expect(text).toMatch(/cohort_publish_duration_seconds_bucket\{.*outcome="stored"/);
+  });
+});
+
+describe('ReportSubmitted v2, from a v1 or a v2 body', () => {
+  /** The event a 202 answer names, as stored (raw JSON, not upcast by any reader). */
+  async function storedEvent(res: Response) {
+    expect(res.status).toBe(202);
+    const { seq } = (await res.json()) as { seq: number };
+    const msg = await jsm.streams.getMessage('REPORTS', { seq });
+    expect(msg?.header.get('Cohort-Event-Version')).toBe('2');
+    return msg!.json<Record<string, unknown>>();
+  }
+
+  it('stores a v1 body as a v2 event: siteId and device null, answers as sent', async () => {
+    const body = report();
+    const event = await storedEvent(await post(body));
+    expect(event).toMatchObject({ type: 'ReportSubmitted', version: 2 });
+    expect(event.data).toEqual({ ...body, siteId: null, device: null });
+    expect(ReportSubmitted.parse(event).data).toEqual(event.data);
+  });
+
+  it('stores a v2 body with its site, device and units', async () => {
+    const body = report({
+      answers: [
+        { itemId: 'weight', value: 71.5, unit: 'kg' },
+        { itemId: 'q2', value: 'sometimes' },
+      ],
+      siteId: 'SITE-LYON',
+      device: { platform: 'ios', appVersion: '3.2.0' },
+    });
+    const event = await storedEvent(await post(body));
+    expect(event).toMatchObject({ type: 'ReportSubmitted', version: 2 });
+    expect(event.data).toEqual(body);
+    expect(ReportSubmitted.parse(event).data).toEqual(body);
+    const explicit = report({ siteId: null, device: null });
+    expect((await storedEvent(await post(explicit))).data).toEqual(explicit);
+  });
+
+  it('400 for a bad site, device or unit, storing nothing', async () => {
+    const before = await stored();
+    const res = await post(
+      report({
+        answers: [{ itemId: 'q1', value: 1, unit: '' }],
+        siteId: 'site 1',
+        device: { platform: 'palm', appVersion: '1' },
+      }),
+    );
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as { issues: { path: string }[] };
+    expect(json.issues.map((i) => i.path).sort()).toEqual(
+      ['answers.0.unit', 'device.platform', 'siteId'].sort(),
+    );
+    expect(await stored()).toBe(before);
+  });
+
+  it('keeps the content hash of a v1 body: a retry made across the upgrade is the same request', async () => {
+    const body = report();
+    const first = (await (await post(body)).json()) as { eventId: string };
+    // The ledger holds the hash of the body as parsed; v1 parsed it with the v1 schema.
+    const entry = await jsm.streams.getMessage(`KV_${REQUEST_LEDGER_BUCKET}`, {
+      last_by_subj: `$KV.${REQUEST_LEDGER_BUCKET}.${body.requestId}`,
+    });
+    expect(entry!.json<{ hash: string }>().hash).toBe(
+      contentHash(ReportSubmittedDataV1.strict().parse(body)),
+    );
+    const before = await stored();
+    const retry = await post(body);
+    expect(await retry.json()).toMatchObject({ eventId: first.eventId, duplicate: true });
+    expect(await stored()).toBe(before);
+    // The same request with a site is other content.
+    expect((await post({ ...body, siteId: 'SITE-LYON' })).status).toBe(409);
   });
 });
 

@@ -1,5 +1,5 @@
 import { ReportSubmitted, reportSubject, Streams } from '@cohort/contracts';
-import type { Actor, SubmitReport } from '@cohort/contracts';
+import type { Actor, ReportSubmittedData, SubmitReport } from '@cohort/contracts';
 import type { PublishOnceInput, PublishOnceResult } from '@cohort/infra';
 
 export const SOURCE = 'epro-api';
@@ -21,11 +21,23 @@ export interface Accepted {
 
 const encoder = new TextEncoder();
 const Envelope = ReportSubmitted.omit({ data: true });
-const headers = { 'Cohort-Event-Type': 'ReportSubmitted', 'Cohort-Event-Version': '1' };
+const VERSION = ReportSubmitted.shape.version.value;
+const headers = { 'Cohort-Event-Type': 'ReportSubmitted', 'Cohort-Event-Version': String(VERSION) };
 
 /**
- * Turns a validated submission into one ReportSubmitted event, stored once per requestId.
- * The actor is the verified caller: the patient, or the site's device gateway.
+ * The event's data from a body of any version: a v1 body (no site, no device) says null for
+ * them; answers are kept as sent, with their units.
+ */
+export function reportData(body: SubmitReport): ReportSubmittedData {
+  const { siteId = null, device = null, ...rest } = body;
+  return { ...rest, siteId, device };
+}
+
+/**
+ * Turns a validated submission (v1 or v2 body) into one ReportSubmitted event at the latest
+ * version, stored once per requestId. The idempotency content is the body as parsed, so a v1
+ * body retried after the upgrade to v2 is the same request. The actor is the verified caller:
+ * the patient, or the site's device gateway.
  */
 export function submitReport(
   ingest: Ingest,
@@ -43,17 +55,18 @@ export function submitReport(
         const event: ReportSubmitted = {
           id: eventId,
           type: 'ReportSubmitted',
-          version: 1,
+          version: VERSION,
           occurredAt: body.completedAt,
           recordedAt,
           source: SOURCE,
           actor,
           correlationId,
           causationId: body.requestId,
-          data: body,
+          data: reportData(body),
         };
-        // The data was validated at the edge against the same schema; the envelope built here is
-        // validated on publish, so a bug in this function cannot reach the stream.
+        // The data was validated at the edge (SubmitReport is the data's schema with siteId and
+        // device optional, filled in above); the envelope built here is validated on publish, so
+        // a bug in this function cannot reach the stream.
         Envelope.parse(event);
         return encoder.encode(JSON.stringify(event));
       },

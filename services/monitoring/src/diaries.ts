@@ -120,7 +120,8 @@ async function applyReports(tx: Sql, items: Envelope<ReportsEvent>[]): Promise<v
         alertId: alertIdOf(r.data.requestId, rule.ruleId),
         trialId: r.data.trialId,
         patientId: r.data.patientId,
-        siteId: await siteOf(tx, r.data.trialId, r.data.patientId),
+        // The site the entry says it came from; else (v1 entries, gateways) the enrolment's.
+        siteId: r.data.siteId ?? (await siteOf(tx, r.data.trialId, r.data.patientId)),
         ruleId: rule.ruleId,
         condition: rule.condition,
         severity: rule.severity,

@@ -7,6 +7,7 @@ import {
   reportSubject,
   type AnyEnvelope,
   type ReportSubmitted,
+  type ReportSubmittedV1,
 } from '@cohort/contracts';
 import {
   connect,
@@ -176,14 +177,17 @@ async function trial(
   }
 }
 
-/** A diary entry completed at `hour`, recorded a minute later, with these answers. */
+/**
+ * A diary entry completed at `hour`, recorded a minute later, with these answers: a v1 event,
+ * as stored before v2 (read as v2 with no site).
+ */
 function report(
   trialId: string,
   patientId: string,
   hour: number,
   answers: Record<string, number> = { q9: 0, pain: 1 },
   requestId: string = crypto.randomUUID(),
-): ReportSubmitted {
+): ReportSubmittedV1 {
   const completedAt = at(hour);
   return {
     id: newEventId(),
@@ -206,7 +210,12 @@ function report(
   };
 }
 
-async function publish(...reports: ReportSubmitted[]) {
+/** The same entry as a v2 event that says which site it came from. */
+function fromSite(r: ReportSubmittedV1, siteId: string | null): ReportSubmitted {
+  return { ...r, version: 2, data: { ...r.data, siteId, device: null } };
+}
+
+async function publish(...reports: (ReportSubmittedV1 | ReportSubmitted)[]) {
   const p = new Publisher(conn);
   for (const r of reports) {
     await p.publish(
@@ -443,6 +452,37 @@ describe.each(testStores())('monitoring on $kind', ({ kind, open, cleanup }) => 
       )
       .toEqual([expect.objectContaining({ alertId, status: 'open', siteId: 'SITE-A' })]);
     expect(await stored(alertSubject(t, alertId), 'SafetySignalRaised')).toBe(1);
+  });
+
+  it("gives an alert the site its v2 report came from, else the patient's enrolment site", async () => {
+    const t = id('SITE');
+    await trial(
+      t,
+      [
+        ['enrolling', 0],
+        ['active', 0],
+      ],
+      [
+        ['P1', 'SITE-A'],
+        ['P2', 'SITE-A'],
+      ],
+    );
+    await known(t, 2);
+    const fromB = report(t, 'P1', 1, { q9: 3, pain: 1 });
+    const unsaid = report(t, 'P2', 1, { q9: 3, pain: 1 });
+    await publish(fromSite(fromB, 'SITE-B'), fromSite(unsaid, null));
+    await expect
+      .poll(async () =>
+        (
+          await get<{ items: { patientId: string; siteId: string }[] }>(`/v1/alerts?trialId=${t}`)
+        ).items
+          .map((a) => [a.patientId, a.siteId])
+          .sort(),
+      )
+      .toEqual([
+        ['P1', 'SITE-B'],
+        ['P2', 'SITE-A'],
+      ]);
   });
 
   it('worsening compares with the previous answer by completion time, whatever the arrival order', async () => {

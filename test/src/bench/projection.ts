@@ -97,10 +97,12 @@ const rawWrite =
     const col = (f: (e: Report) => unknown) => chunk.map(f);
     return tx.query(
       `INSERT INTO case_reports (event_id, request_id, trial_id, patient_id, questionnaire_id,
-         questionnaire_version, answers, completed_at, recorded_at, stream_seq)
-       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s
+         questionnaire_version, answers, completed_at, recorded_at, stream_seq, site_id,
+         platform, app_version)
+       SELECT e, r, t, p, q, v, a::jsonb, c, rc, s, site, pf, av
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                   $8::timestamptz[], $9::timestamptz[], $10::bigint[]) AS x(e, r, t, p, q, v, a, c, rc, s)
+                   $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[],
+                   $13::text[]) AS x(e, r, t, p, q, v, a, c, rc, s, site, pf, av)
        ${plain ? '' : 'ON CONFLICT DO NOTHING'}`,
       [
         col((e) => e.id),
@@ -113,6 +115,9 @@ const rawWrite =
         col((e) => e.data.completedAt),
         col((e) => e.recordedAt),
         chunk.map((_, j) => seq + j),
+        col((e) => e.data.siteId),
+        col((e) => e.data.device?.platform ?? null),
+        col((e) => e.data.device?.appVersion ?? null),
       ],
     );
   };
