@@ -1,4 +1,27 @@
 import type { FieldIssue } from '@cohort/contracts';
+import { decimalValue } from './decimal-value.js';
+import {
+  TAB,
+  NEWLINE,
+  RETURN,
+  SPACE,
+  QUOTE,
+  PLUS,
+  COMMA,
+  MINUS,
+  DOT,
+  SLASH,
+  ZERO,
+  COLON,
+  UPPER_E,
+  OPEN_BRACKET,
+  BACKSLASH,
+  CLOSE_BRACKET,
+  LOWER_E,
+  OPEN_BRACE,
+  CLOSE_BRACE,
+  isDigit,
+} from './json-code-units.js';
 
 /**
  * Most issues reported for one body: enough to name every field of a real form, few enough
@@ -11,12 +34,6 @@ const MAX_QUOTED_TOKEN = 40;
 
 /** Integers this short are always exact doubles (below 2^53), so they skip the comparison. */
 const MAX_FAST_INTEGER_DIGITS = 15;
-
-/**
- * Exponents beyond this are only ever compared, never computed with: it keeps exponent
- * arithmetic exact (well below 2^53) for tokens like `1e999999999999999999999`.
- */
-const MAX_EXPONENT = 1e15;
 
 const NUL_MESSAGE = 'holds U+0000 (NUL), which cannot be stored';
 const LONE_SURROGATE_MESSAGE = 'holds a lone surrogate (e.g. \\ud800): not well-formed Unicode';
@@ -38,30 +55,6 @@ const LONE_SURROGATE_MESSAGE = 'holds a lone surrogate (e.g. \\ud800): not well-
 export function exactJsonIssues(text: string): FieldIssue[] {
   return new Scanner(text).run() ?? [];
 }
-
-// Code units of the JSON grammar.
-const TAB = 0x09;
-const NEWLINE = 0x0a;
-const RETURN = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const SLASH = 0x2f;
-const ZERO = 0x30;
-const NINE = 0x39;
-const COLON = 0x3a;
-const UPPER_E = 0x45;
-const OPEN_BRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_BRACKET = 0x5d;
-const LOWER_E = 0x65;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-const isDigit = (c: number) => c >= ZERO && c <= NINE;
 
 class Malformed extends Error {}
 
@@ -303,46 +296,4 @@ function hexValue(c: number): number {
   if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
   throw new Malformed();
-}
-
-/**
- * A JSON number's (or `String(number)`'s) exact decimal value in one canonical form:
- * `<sign><significant digits without leading or trailing zeros>e<exponent>`, '0' for zero
- * of either sign, and the input itself for `Infinity`/`NaN`.
- */
-function decimalValue(s: string): string {
-  let i = 0;
-  const negative = s.charCodeAt(0) === MINUS;
-  if (negative) i++;
-  if (!isDigit(s.charCodeAt(i))) return s; // Infinity, -Infinity, NaN
-  let digits = '';
-  let fractionDigits = 0;
-  let seenDot = false;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === DOT) {
-      seenDot = true;
-      continue;
-    }
-    if (!isDigit(c)) break;
-    if (digits.length > 0 || c !== ZERO) digits += s[i];
-    else if (!seenDot) continue; // a leading zero of the integer part
-    if (seenDot) fractionDigits++;
-  }
-  let exponent = 0;
-  if (i < s.length) {
-    // [eE][+-]?digits
-    i++;
-    const sign = s.charCodeAt(i);
-    const negativeExponent = sign === MINUS;
-    if (sign === PLUS || sign === MINUS) i++;
-    for (; i < s.length && exponent < MAX_EXPONENT; i++)
-      exponent = exponent * 10 + (s.charCodeAt(i) - ZERO);
-    if (negativeExponent) exponent = -exponent;
-  }
-  let end = digits.length;
-  while (end > 0 && digits.charCodeAt(end - 1) === ZERO) end--;
-  if (end === 0) return '0';
-  exponent += digits.length - end - fractionDigits;
-  return `${negative ? '-' : ''}${digits.slice(0, end)}e${exponent}`;
 }
