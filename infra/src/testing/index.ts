@@ -23,3 +23,21 @@ export {
   type TokenClaims,
 } from './tokens.js';
 export { PostgresServer } from './postgres-server.js';
+// The runtime's parts that tests and benchmarks drive directly.
+export { connect } from '../connection.js';
+export { natsConfigFile } from '../access/nats-config.js';
+export { natsDir, readCredentialsFile } from '../access/credentials.js';
+export { contentHash } from '../idempotent-publisher.js';
+export { provision, REQUEST_LEDGER_BUCKET, topology } from '../topology.js';
+export { createLogger } from '../logger.js';
+export { ServiceMetrics } from '../metrics.js';
+export { DEFAULT_BODY_LIMIT_BYTES } from '../http/api.js';
+export { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, listen } from '../http/server.js';
+export { loadConfig } from '../config.js';
+export { openStore, type SqlStore } from '../store/sql-store.js';
+export { INBOX_MIGRATIONS, insertInbox } from '../subscriber/inbox.js';
+export { Subscriber } from '../subscriber/pull-loop.js';
+export { SubscriberMetrics } from '../subscriber/metrics.js';
+export { startProjections, type RunningProjections } from '../subscriber/service.js';
+export { AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
+export { type OutboxRelay } from '../outbox/outbox.js';

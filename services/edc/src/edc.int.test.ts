@@ -1,12 +1,10 @@
 import { newEventId, type ProjectStatusChanged, type ReportSubmitted } from '@cohort/contracts';
+import { type EventMeta } from '@cohort/infra';
 import {
   createLogger,
   DEFAULT_BODY_LIMIT_BYTES,
   ServiceMetrics,
-  type EventMeta,
   type SqlStore,
-} from '@cohort/infra';
-import {
   apiContractProblems,
   authenticatedAs,
   conformingToOpenApi,

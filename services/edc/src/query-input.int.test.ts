@@ -1,5 +1,7 @@
-import { createLogger, ServiceMetrics, type SqlStore } from '@cohort/infra';
 import {
+  createLogger,
+  ServiceMetrics,
+  type SqlStore,
   authenticatedAs,
   conformingToOpenApi,
   reportSubmitted,

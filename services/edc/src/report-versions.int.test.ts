@@ -1,15 +1,12 @@
 import { reportSubject, trialReportsFilter } from '@cohort/contracts';
+import { Publisher, type Connection } from '@cohort/infra';
 import {
   connect,
   createLogger,
-  Publisher,
   ServiceMetrics,
   startProjections,
-  type Connection,
   type RunningProjections,
   type SqlStore,
-} from '@cohort/infra';
-import {
   authenticatedAs,
   conformingToOpenApi,
   NatsServer,

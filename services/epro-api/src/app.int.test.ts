@@ -7,21 +7,21 @@ import {
   ReportSubmittedDataV1,
 } from '@cohort/contracts';
 import {
-  connect,
-  contentHash,
-  createLogger,
   IdempotentPublisher,
   JetStreamEventStore,
   LastPerSubjectView,
-  provision,
   Publisher,
+  type Connection,
+} from '@cohort/infra';
+import {
+  connect,
+  contentHash,
+  createLogger,
+  provision,
   ServiceMetrics,
   REQUEST_LEDGER_BUCKET,
   topology,
-  type Connection,
   type TokenKeys,
-} from '@cohort/infra';
-import {
   apiContractProblems,
   conformingToOpenApi,
   NatsServer,

@@ -10,22 +10,22 @@ import {
   type ReportSubmittedV1,
 } from '@cohort/contracts';
 import {
-  connect,
-  createLogger,
   DeadLetterDesk,
   JetStreamEventStore,
-  provision,
   Publisher,
-  ServiceMetrics,
   startOutboxRelay,
+  type Connection,
+} from '@cohort/infra';
+import {
+  connect,
+  createLogger,
+  provision,
+  ServiceMetrics,
   startProjections,
   topology,
-  type Connection,
   type OutboxRelay,
   type RunningProjections,
   type SqlStore,
-} from '@cohort/infra';
-import {
   apiContractProblems,
   authenticatedAs,
   conformingToOpenApi,

@@ -1,21 +1,16 @@
 import { projectSubject, protocolSubject, reportSubject, Streams } from '@cohort/contracts';
+import { JetStreamEventStore, type EventStore, Publisher, type Connection } from '@cohort/infra';
 import {
   connect,
   createLogger,
   DEFAULT_BODY_LIMIT_BYTES as LIMIT,
-  JetStreamEventStore,
-  type EventStore,
   openStore,
   provision,
-  Publisher,
   ServiceMetrics,
   Subscriber,
   SubscriberMetrics,
   topology,
-  type Connection,
   type SqlStore,
-} from '@cohort/infra';
-import {
   apiContractProblems,
   authenticatedAs,
   conformingToOpenApi,

@@ -9,7 +9,7 @@ import {
   loadConfig,
   ServiceMetrics,
   tokenKeys,
-} from '@cohort/infra';
+} from '@cohort/infra/testing';
 
 const app = createApp({
   // The same token check as the real endpoint: the ceiling measures the whole HTTP stack.

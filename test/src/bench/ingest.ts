@@ -7,8 +7,15 @@
 // moment on the machine does not decide the ratio.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { connect, provision, Publisher, topology } from '@cohort/infra';
-import { freePort, NatsServer, trialsIn } from '@cohort/infra/testing';
+import { Publisher } from '@cohort/infra';
+import {
+  connect,
+  provision,
+  topology,
+  freePort,
+  NatsServer,
+  trialsIn,
+} from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';

@@ -15,20 +15,24 @@ import { join } from 'node:path';
 import { newEventId, protocolSubject, reportSubject, type ReportsEvent } from '@cohort/contracts';
 import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
 import {
-  connect,
-  INBOX_MIGRATIONS,
   JetStreamEventStore,
-  insertInbox,
-  openStore,
-  provision,
   Publisher,
-  topology,
   type Connection,
   type Envelope,
   type Sql,
-  type SqlStore,
 } from '@cohort/infra';
-import { NatsServer, reportSubmitted, trialsIn } from '@cohort/infra/testing';
+import {
+  connect,
+  INBOX_MIGRATIONS,
+  insertInbox,
+  openStore,
+  provision,
+  topology,
+  type SqlStore,
+  NatsServer,
+  reportSubmitted,
+  trialsIn,
+} from '@cohort/infra/testing';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
 import { ServiceProcess } from '../support/service-process.js';

@@ -3,20 +3,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reportSubject } from '@cohort/contracts';
 import type { CohortEvent } from '@cohort/contracts';
+import { Publisher, type Connection, type Projection } from '@cohort/infra';
 import {
   connect,
   createLogger,
   openStore,
   provision,
-  Publisher,
   Subscriber,
   SubscriberMetrics,
   topology,
-  type Connection,
-  type Projection,
   type SqlStore,
-} from '@cohort/infra';
-import { freePort, NatsServer, reportSubmitted } from '@cohort/infra/testing';
+  freePort,
+  NatsServer,
+  reportSubmitted,
+} from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,13 @@
 import { reportSubject } from '@cohort/contracts';
-import { connect, provision, Publisher, topology } from '@cohort/infra';
-import { NatsServer, PostgresServer, reportSubmitted } from '@cohort/infra/testing';
+import { Publisher } from '@cohort/infra';
+import {
+  connect,
+  provision,
+  topology,
+  NatsServer,
+  PostgresServer,
+  reportSubmitted,
+} from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getJson, summary } from '../support/edc.js';

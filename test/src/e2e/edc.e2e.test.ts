@@ -1,6 +1,6 @@
 import { reportSubject } from '@cohort/contracts';
-import { connect, provision, Publisher, topology, type Connection } from '@cohort/infra';
-import { NatsServer, reportSubmitted } from '@cohort/infra/testing';
+import { Publisher, type Connection } from '@cohort/infra';
+import { connect, provision, topology, NatsServer, reportSubmitted } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { allReports, dropSchemas, edcEnv, metric, newSchema, summary } from '../support/edc.js';

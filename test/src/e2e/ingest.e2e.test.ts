@@ -1,5 +1,5 @@
-import { connect, provision, topology, type Connection } from '@cohort/infra';
-import { NatsServer, trialsIn } from '@cohort/infra/testing';
+import { type Connection } from '@cohort/infra';
+import { connect, provision, topology, NatsServer, trialsIn } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportBody } from '../support/reports.js';

@@ -1,6 +1,6 @@
 import { alertSubject } from '@cohort/contracts';
-import { connect, type Connection } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { type Connection } from '@cohort/infra';
+import { connect, NatsServer } from '@cohort/infra/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, edcEnv } from '../support/edc.js';

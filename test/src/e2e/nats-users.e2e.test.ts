@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reportSubject } from '@cohort/contracts';
+import { Publisher, type Connection } from '@cohort/infra';
 import {
   connect,
   natsConfigFile,
   natsDir,
-  Publisher,
   readCredentialsFile,
-  type Connection,
-} from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+  NatsServer,
+} from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, edcEnv, getJson, summary } from '../support/edc.js';
 import { as, identity } from '../support/identity.js';

@@ -1,6 +1,5 @@
 import { connect as connectSocket, type Socket } from 'node:net';
-import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, NatsServer } from '@cohort/infra/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceProcess } from '../support/service-process.js';
 

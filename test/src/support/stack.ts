@@ -1,6 +1,6 @@
 import { Streams } from '@cohort/contracts';
-import { connect, provision, topology, type Connection } from '@cohort/infra';
-import { NatsServer } from '@cohort/infra/testing';
+import { type Connection } from '@cohort/infra';
+import { connect, provision, topology, NatsServer } from '@cohort/infra/testing';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv } from './edc.js';
 import { ServiceProcess } from './service-process.js';
