@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Actor, EventId, UtcInstant } from './ids.js';
+import { newEventId } from './event-id.js';
 
 /**
  * The fields every event carries around its `data`. JSON-only: instants are ISO strings, so any
@@ -47,3 +48,37 @@ export const AnyEnvelope = z.object({
   data: z.unknown(),
 });
 export type AnyEnvelope = z.infer<typeof AnyEnvelope>;
+
+/** Who decided an event, when by the server's clock, why, and what it belongs to. */
+export interface Decision {
+  /** When it is recorded (server clock, UTC). */
+  at: string;
+  /** When it happened, where the command says so; `at` otherwise. */
+  occurredAt?: string;
+  source: string;
+  actor: Actor;
+  reason?: string;
+  correlationId: string;
+  /** The request or event that caused it; the correlation when it has no nearer cause. */
+  causationId?: string;
+}
+
+/**
+ * The envelope of a version 1 event a command decides: everything but `type` and `data`. A
+ * `reason` given as a string is typed as one, for events that require it.
+ */
+export function decidedEnvelope<R extends string | undefined = undefined>(
+  d: Decision & { reason?: R },
+) {
+  return {
+    id: newEventId(),
+    version: 1 as const,
+    occurredAt: d.occurredAt ?? d.at,
+    recordedAt: d.at,
+    source: d.source,
+    actor: d.actor,
+    reason: d.reason as R,
+    correlationId: d.correlationId,
+    causationId: d.causationId ?? d.correlationId,
+  };
+}

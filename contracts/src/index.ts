@@ -1,5 +1,11 @@
 export { Actor, EventId, MAX_TOKEN_LENGTH, Role, SubjectToken, UtcInstant } from './ids.js';
-export { AnyEnvelope, EnvelopeFields, eventSchema } from './envelope.js';
+export {
+  AnyEnvelope,
+  decidedEnvelope,
+  EnvelopeFields,
+  eventSchema,
+  type Decision,
+} from './envelope.js';
 export {
   Answer,
   AnswerV1,

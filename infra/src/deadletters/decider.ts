@@ -1,4 +1,4 @@
-import { newEventId } from '@cohort/contracts';
+import { decidedEnvelope } from '@cohort/contracts';
 import type {
   Actor,
   DeadLetterCaptured,
@@ -75,17 +75,13 @@ export type DeadLetterCommand =
   | ({ type: 'Discard'; deadLetterId: string; at: string } & Change);
 
 function changeEnvelope(dl: DeadLetter, c: Change & { at: string }) {
-  return {
-    id: newEventId(),
-    version: 1 as const,
-    occurredAt: c.at,
-    recordedAt: c.at,
+  return decidedEnvelope({
+    at: c.at,
     source: SOURCE,
     actor: c.actor,
     reason: c.reason,
     correlationId: dl.id,
-    causationId: dl.id,
-  };
+  });
 }
 
 /**
@@ -98,16 +94,16 @@ export function decide(command: DeadLetterCommand, state: DeadLetterState): Dead
     case 'Capture': {
       if (state) return [];
       const captured: DeadLetterCaptured = {
-        id: newEventId(),
+        ...decidedEnvelope({
+          at: command.at,
+          occurredAt: command.occurredAt,
+          source: SOURCE,
+          actor: SYSTEM,
+          reason: command.reason,
+          correlationId: command.correlationId,
+          causationId: command.causationId,
+        }),
         type: 'DeadLetterCaptured',
-        version: 1,
-        occurredAt: command.occurredAt,
-        recordedAt: command.at,
-        source: SOURCE,
-        actor: SYSTEM,
-        reason: command.reason,
-        correlationId: command.correlationId,
-        causationId: command.causationId,
         data: command.data,
       };
       return [captured];

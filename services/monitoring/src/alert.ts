@@ -1,5 +1,5 @@
 import {
-  newEventId,
+  decidedEnvelope,
   type Actor,
   type AlertAcknowledged,
   type AlertEscalated,
@@ -46,16 +46,7 @@ export class AlertRefused extends Error {
 }
 
 function envelope(at: string, actor: Actor, correlationId: string) {
-  return {
-    id: newEventId(),
-    version: 1 as const,
-    occurredAt: at,
-    recordedAt: at,
-    source: SOURCE,
-    actor,
-    correlationId,
-    causationId: correlationId,
-  };
+  return decidedEnvelope({ at, source: SOURCE, actor, correlationId });
 }
 
 /**

@@ -1,5 +1,5 @@
 import {
-  newEventId,
+  decidedEnvelope,
   type MonitoringEvent,
   type NonComplianceDetected,
   type NonComplianceRule,
@@ -34,19 +34,16 @@ export function ruleText(rule: NonComplianceRule): string {
 /** Pure: a breach is published once, whatever how often it is detected again. */
 export function decideFindings(c: Detect, s: Findings): NonComplianceDetected[] {
   if (s.breaches.has(c.breach.breachId)) return [];
-  const correlationId = `${c.trialId}/${c.patientId}/${c.breach.breachId}`;
   return [
     {
-      id: newEventId(),
+      ...decidedEnvelope({
+        at: c.at,
+        source: SOURCE,
+        actor: MONITORING_ACTOR,
+        reason: ruleText(c.rule),
+        correlationId: `${c.trialId}/${c.patientId}/${c.breach.breachId}`,
+      }),
       type: 'NonComplianceDetected',
-      version: 1,
-      occurredAt: c.at,
-      recordedAt: c.at,
-      source: SOURCE,
-      actor: MONITORING_ACTOR,
-      reason: ruleText(c.rule),
-      correlationId,
-      causationId: correlationId,
       data: {
         trialId: c.trialId,
         patientId: c.patientId,

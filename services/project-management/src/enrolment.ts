@@ -1,6 +1,6 @@
 import {
   enrolmentSubject,
-  newEventId,
+  decidedEnvelope,
   type Actor,
   type EnrolmentEvent,
   type PatientEnrolled,
@@ -64,15 +64,15 @@ export function decideEnrolment(c: Enrol, state: Enrolment): PatientEnrolled[] {
   const enrolledAt = c.enrolledAt ?? c.at;
   return [
     {
-      id: newEventId(),
+      ...decidedEnvelope({
+        at: c.at,
+        occurredAt: enrolledAt,
+        source: SOURCE,
+        actor: c.actor,
+        correlationId: c.correlationId ?? c.requestId,
+        causationId: c.requestId,
+      }),
       type: 'PatientEnrolled',
-      version: 1,
-      occurredAt: enrolledAt,
-      recordedAt: c.at,
-      source: SOURCE,
-      actor: c.actor,
-      correlationId: c.correlationId ?? c.requestId,
-      causationId: c.requestId,
       data: {
         trialId: c.trialId,
         patientId: c.patientId,

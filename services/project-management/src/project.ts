@@ -1,4 +1,5 @@
 import {
+  decidedEnvelope,
   newEventId,
   type Actor,
   type ProjectCreated,
@@ -106,15 +107,14 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
       }
       return [
         {
-          id: newEventId(),
+          ...decidedEnvelope({
+            at: c.at,
+            source: SOURCE,
+            actor: c.actor,
+            correlationId: c.correlationId ?? c.requestId,
+            causationId: c.requestId,
+          }),
           type: 'ProjectCreated',
-          version: 1,
-          occurredAt: c.at,
-          recordedAt: c.at,
-          source: SOURCE,
-          actor: c.actor,
-          correlationId: c.correlationId ?? c.requestId,
-          causationId: c.requestId,
           data: { projectId: c.projectId, name: c.name, requestId: c.requestId, status: 'planned' },
         },
       ];
@@ -133,19 +133,16 @@ export function decide(command: Command, state: Project): ProjectEvent[] {
       // Every change of status says why, in the words of whoever made it: none is made up here.
       const reason = c.reason?.trim();
       if (!reason) throw new CommandRefused({ kind: 'reason-required', to: c.to });
-      const correlationId = c.correlationId ?? newEventId();
       return [
         {
-          id: newEventId(),
+          ...decidedEnvelope({
+            at: c.at,
+            source: SOURCE,
+            actor: c.actor,
+            reason,
+            correlationId: c.correlationId ?? newEventId(),
+          }),
           type: 'ProjectStatusChanged',
-          version: 1,
-          occurredAt: c.at,
-          recordedAt: c.at,
-          source: SOURCE,
-          actor: c.actor,
-          reason,
-          correlationId,
-          causationId: correlationId,
           data: {
             projectId: c.projectId,
             from: state.status,

@@ -1,4 +1,5 @@
 import {
+  decidedEnvelope,
   newEventId,
   type Actor,
   type DiaryScheduleSet,
@@ -41,18 +42,13 @@ export type ProtocolCommand =
   | (Common & { type: 'SetSafetyRule'; rule: SafetyRule });
 
 function envelope(c: Common) {
-  const correlationId = c.correlationId ?? newEventId();
-  return {
-    id: newEventId(),
-    version: 1 as const,
-    occurredAt: c.at,
-    recordedAt: c.at,
+  return decidedEnvelope({
+    at: c.at,
     source: SOURCE,
     actor: c.actor,
     reason: c.reason,
-    correlationId,
-    causationId: correlationId,
-  };
+    correlationId: c.correlationId ?? newEventId(),
+  });
 }
 
 /**
