@@ -1,0 +1,117 @@
+import {
+  jetstream,
+  jetstreamManager,
+  type OrderedConsumerOptions,
+  type JetStreamClient,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { isStreamNotFound, StreamNotFound } from './errors.js';
+import type { ReplayRange } from './range.js';
+import { formatStreamTime } from './stream-time.js';
+
+/**
+ * How long the server keeps a replay's consumer once nobody pulls from it. A replay that is
+ * killed cannot delete its consumer (nobody may delete one); the server does, this long after.
+ */
+export const REPLAY_INACTIVE_THRESHOLD_MS = 5_000;
+
+/**
+ * Messages asked for per pull: enough to keep the link busy, few enough that what waits in the
+ * client stays small (the client asks for more when a quarter is left).
+ */
+export const REPLAY_PULL_BATCH = 1_000;
+
+/** One stored message, as a replay delivers it. */
+export interface StreamMessage {
+  seq: number;
+  subject: string;
+  /** The stream's timestamp, in nanoseconds since the epoch. */
+  nanos: bigint;
+  data: Uint8Array;
+  /** Messages after this one the consumer still has to deliver (its filter's, to the stream's end). */
+  pending: number;
+}
+
+export interface ReaderOptions {
+  stream: string;
+  range: ReplayRange;
+  /** A subject filter the server applies (wildcards allowed). */
+  subject?: string;
+  inactiveThresholdMs?: number;
+}
+
+/**
+ * Reads one stream in order between fixed bounds, each pass through an ephemeral, ordered,
+ * unacknowledged consumer: nothing is acked, no durable is created, and a consumer left behind
+ * by a killed process goes after REPLAY_INACTIVE_THRESHOLD_MS. The end is fixed when the reader
+ * opens (the stream's last sequence then, or an earlier bound), so every pass reads the same
+ * messages and a replay ends while the stream grows.
+ *
+ * Should the client miss heartbeats and recreate its consumer, nats.js gives the new one its own
+ * five-minute inactive threshold; only the first one has ours.
+ */
+export class StreamReader {
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly options: ReaderOptions,
+    /** The last sequence a pass may deliver; 0 when the stream was empty. */
+    readonly lastSeq: number,
+  ) {}
+
+  /** Checks the stream exists (StreamNotFound otherwise) and fixes the end. */
+  static async open(conn: NatsConnection, options: ReaderOptions): Promise<StreamReader> {
+    const jsm = await jetstreamManager(conn);
+    let last: number;
+    try {
+      last = (await jsm.streams.info(options.stream)).state.last_seq;
+    } catch (e) {
+      if (isStreamNotFound(e)) throw new StreamNotFound(options.stream);
+      throw e;
+    }
+    const { end } = options.range;
+    const lastSeq = end.to === 'seq' ? Math.min(end.seq, last) : last;
+    return new StreamReader(jetstream(conn), options, lastSeq);
+  }
+
+  /** The first sequence a pass may deliver. */
+  private get firstSeq(): number {
+    const { start } = this.options.range;
+    return start.from === 'seq' ? start.seq : 1;
+  }
+
+  private consumerOptions(): Partial<OrderedConsumerOptions> {
+    const { start } = this.options.range;
+    return {
+      name_prefix: `cohort_replay_${crypto.randomUUID().replaceAll('-', '')}`,
+      filter_subjects: this.options.subject,
+      inactive_threshold: this.options.inactiveThresholdMs ?? REPLAY_INACTIVE_THRESHOLD_MS,
+      ...(start.from === 'time'
+        ? { opt_start_time: formatStreamTime(start.nanos) }
+        : { opt_start_seq: this.firstSeq }),
+    };
+  }
+
+  /** One pass over the range, in stream order. Stopping early (break) releases the consumer. */
+  async *messages(): AsyncGenerator<StreamMessage> {
+    if (this.lastSeq === 0 || this.firstSeq > this.lastSeq) return;
+    const { start, end } = this.options.range;
+    const consumer = await this.js.consumers.get(this.options.stream, this.consumerOptions());
+    if ((await consumer.info(true)).num_pending === 0) return;
+    const delivered = await consumer.consume({ max_messages: REPLAY_PULL_BATCH });
+    try {
+      for await (const m of delivered) {
+        const nanos = m.timestampNanos;
+        if (m.seq > this.lastSeq || (end.to === 'time' && nanos > end.nanos)) break;
+        const pending = m.info.pending;
+        // The server starts at the first message at or after the time; this keeps the bound
+        // exact should it start a message early.
+        if (start.from !== 'time' || nanos >= start.nanos) {
+          yield { seq: m.seq, subject: m.subject, nanos, data: m.data, pending };
+        }
+        if (pending === 0 || m.seq >= this.lastSeq) break;
+      }
+    } finally {
+      await delivered.close();
+    }
+  }
+}
