@@ -54,9 +54,9 @@ export function csvCell(value: unknown): string {
   const text =
     typeof value === 'string'
       ? value
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value);
+      : typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : JSON.stringify(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

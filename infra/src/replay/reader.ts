@@ -21,6 +21,13 @@ export const REPLAY_INACTIVE_THRESHOLD_MS = 5_000;
  */
 export const REPLAY_PULL_BATCH = 1_000;
 
+/**
+ * How long one pull waits on the server. The server counts a consumer inactive only once no
+ * pull waits on it, so a killed replay's consumer goes this long plus the inactive threshold
+ * after; the client renews pulls well before, so a live replay never notices.
+ */
+export const REPLAY_PULL_EXPIRES_MS = 5_000;
+
 /** One stored message, as a replay delivers it. */
 export interface StreamMessage {
   seq: number;
@@ -97,7 +104,10 @@ export class StreamReader {
     const { start, end } = this.options.range;
     const consumer = await this.js.consumers.get(this.options.stream, this.consumerOptions());
     if ((await consumer.info(true)).num_pending === 0) return;
-    const delivered = await consumer.consume({ max_messages: REPLAY_PULL_BATCH });
+    const delivered = await consumer.consume({
+      max_messages: REPLAY_PULL_BATCH,
+      expires: REPLAY_PULL_EXPIRES_MS,
+    });
     try {
       for await (const m of delivered) {
         const nanos = m.timestampNanos;

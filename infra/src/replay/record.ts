@@ -39,8 +39,12 @@ export function eventType(r: ReplayRecord): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
-/** The trial the event belongs to (`data.trialId`), when it names one. */
+/**
+ * The trial the event belongs to, when it names one: `data.trialId`, or `data.projectId` for a
+ * trial project's own events (a project is its trial, under the same id).
+ */
 export function eventTrial(r: ReplayRecord): string | undefined {
-  const trialId = (r.event as { data?: { trialId?: unknown } } | null)?.data?.trialId;
+  const data = (r.event as { data?: { trialId?: unknown; projectId?: unknown } } | null)?.data;
+  const trialId = data?.trialId ?? data?.projectId;
   return typeof trialId === 'string' ? trialId : undefined;
 }
