@@ -7,6 +7,7 @@ import { isPermissionViolation } from '../errors.js';
 import { BadRange, StreamNotFound } from '../replay/errors.js';
 import { UnwritableOutput } from '../replay/sink.js';
 import { UsageError } from './errors.js';
+import { topology } from '../topology.js';
 import { cliCaller, NotAllowed } from './identity.js';
 
 /** The NATS user refused the read: exit 5, like a token that does not allow it. */
@@ -76,9 +77,15 @@ export async function readStreams(
   }
 }
 
-/** A stream name as JetStream allows it: no dots, wildcards or white space. */
+/**
+ * A stream of the topology, by name; StreamNotFound (exit 3) for any other, which the CLI's
+ * NATS user may not even ask the server about.
+ */
 export function streamNameOf(positional: string | undefined): string {
-  if (!positional) throw new UsageError('which stream? (REPORTS, PROJECTS, MONITORING, …)');
-  if (!/^[^.*>\s/\\]+$/.test(positional)) throw new UsageError(`not a stream name: ${positional}`);
+  const names = topology().streams.map((s) => s.name);
+  if (!positional) throw new UsageError(`which stream? (${names.join(', ')})`);
+  if (!names.includes(positional)) {
+    throw new StreamNotFound(positional, `the streams are ${names.join(', ')}`);
+  }
   return positional;
 }

@@ -3,8 +3,11 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 /** The stream a replay names does not exist (or the server does not say it does). */
 export class StreamNotFound extends Error {
   override readonly name = 'StreamNotFound';
-  constructor(readonly stream: string) {
-    super(`no stream ${stream}`);
+  constructor(
+    readonly stream: string,
+    hint?: string,
+  ) {
+    super(`no stream ${stream}${hint ? ` (${hint})` : ''}`);
   }
 }
 
