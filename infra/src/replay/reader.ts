@@ -16,15 +16,15 @@ import { formatStreamTime } from './stream-time.js';
 export const REPLAY_INACTIVE_THRESHOLD_MS = 5_000;
 
 /**
- * Messages asked for per pull: enough to keep the link busy, few enough that what waits in the
- * client stays small (the client asks for more when a quarter is left).
+ * Messages asked for per pull: enough that the round trip between pulls costs little, few
+ * enough that what waits in the client stays small.
  */
 export const REPLAY_PULL_BATCH = 1_000;
 
 /**
  * How long one pull waits on the server. The server counts a consumer inactive only once no
- * pull waits on it, so a killed replay's consumer goes this long plus the inactive threshold
- * after; the client renews pulls well before, so a live replay never notices.
+ * pull waits on it, so a killed replay's consumer goes at most this long plus the inactive
+ * threshold after; a pull ends sooner, when its batch is full or the range is read.
  */
 export const REPLAY_PULL_EXPIRES_MS = 5_000;
 
@@ -104,24 +104,28 @@ export class StreamReader {
     const { start, end } = this.options.range;
     const consumer = await this.js.consumers.get(this.options.stream, this.consumerOptions());
     if ((await consumer.info(true)).num_pending === 0) return;
-    const delivered = await consumer.consume({
-      max_messages: REPLAY_PULL_BATCH,
-      expires: REPLAY_PULL_EXPIRES_MS,
-    });
-    try {
-      for await (const m of delivered) {
+    // Batch after batch, each asked for once the last is processed: what waits in the client
+    // is one batch at most however slow the destination (consume() would keep pulling).
+    for (let more = true; more;) {
+      const batch = await consumer.fetch({
+        max_messages: REPLAY_PULL_BATCH,
+        expires: REPLAY_PULL_EXPIRES_MS,
+      });
+      more = false;
+      for await (const m of batch) {
         const nanos = m.timestampNanos;
-        if (m.seq > this.lastSeq || (end.to === 'time' && nanos > end.nanos)) break;
+        if (m.seq > this.lastSeq || (end.to === 'time' && nanos > end.nanos)) return;
         const pending = m.info.pending;
         // The server starts at the first message at or after the time; this keeps the bound
         // exact should it start a message early.
         if (start.from !== 'time' || nanos >= start.nanos) {
           yield { seq: m.seq, subject: m.subject, nanos, data: m.data, pending };
         }
-        if (pending === 0 || m.seq >= this.lastSeq) break;
+        if (pending === 0 || m.seq >= this.lastSeq) return;
+        // A batch that delivered something is followed by another; one that expired empty
+        // means the stream no longer holds the rest of the range (limits removed it).
+        more = true;
       }
-    } finally {
-      await delivered.close();
     }
   }
 }

@@ -16,7 +16,12 @@ export interface ReplayRecord {
   time: string;
   event: unknown;
   invalid?: string;
+  /** The stored bytes, when they are the event as written (no upcast) on one line (jsonl.ts). */
+  [STORED]?: Uint8Array;
 }
+
+/** Where a record keeps its event's stored bytes; JSON.stringify leaves symbol keys out. */
+export const STORED = Symbol('stored event');
 
 const decoder = new TextDecoder();
 
@@ -24,13 +29,17 @@ export function replayRecord(
   m: Pick<StreamMessage, 'seq' | 'subject' | 'nanos' | 'data'>,
 ): ReplayRecord {
   const head = { seq: m.seq, subject: m.subject, time: formatStreamTime(m.nanos) };
+  const text = decoder.decode(m.data);
   let stored: unknown;
   try {
-    stored = JSON.parse(decoder.decode(m.data));
+    stored = JSON.parse(text);
   } catch (e) {
     return { ...head, event: null, invalid: `not JSON: ${(e as Error).message}` };
   }
-  return { ...head, event: upcast(stored) };
+  const event = upcast(stored);
+  // Already at its latest version: its bytes serve as they are, without a second serialisation.
+  if (event === stored && !/[\r\n]/.test(text)) return { ...head, event, [STORED]: m.data };
+  return { ...head, event };
 }
 
 /** The event's `type`, when it has one. */

@@ -14,10 +14,10 @@ export class UnwritableOutput extends Error {
 }
 
 /**
- * Text gathered before one write: large enough that writing costs little per line, small enough
- * that memory stays flat (a write waits for the destination to drain).
+ * What is gathered before one write (characters and bytes): large enough that writing costs
+ * little per line, small enough that memory stays flat (a write waits for the destination).
  */
-const CHUNK_CHARS = 64 * 1024;
+const CHUNK_SIZE = 64 * 1024;
 
 /**
  * Where replayed lines go: a file (created or truncated) or stdout. Writes are gathered into
@@ -25,8 +25,8 @@ const CHUNK_CHARS = 64 * 1024;
  * instead of filling memory.
  */
 export class Sink {
-  private pending: string[] = [];
-  private pendingChars = 0;
+  private pending: (string | Uint8Array)[] = [];
+  private pendingSize = 0;
   private failure: Error | null = null;
 
   private constructor(
@@ -47,21 +47,27 @@ export class Sink {
     }
   }
 
-  async write(text: string): Promise<void> {
-    this.pending.push(text);
-    this.pendingChars += text.length;
-    if (this.pendingChars >= CHUNK_CHARS) await this.flush();
+  /**
+   * Queues text or bytes (UTF-8). Returns a promise only when the queue was handed to the
+   * destination: await it, it settles once the destination has room again.
+   */
+  write(part: string | Uint8Array): Promise<void> | undefined {
+    this.pending.push(part);
+    this.pendingSize += part.length;
+    return this.pendingSize >= CHUNK_SIZE ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
     this.throwFailure();
     if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
+    const parts = this.pending;
+    const chunk = parts.every((p) => typeof p === 'string')
+      ? parts.join('')
+      : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     this.pending = [];
-    this.pendingChars = 0;
-    if (!this.out.write(chunk)) {
-      await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
-    }
+    this.pendingSize = 0;
+    // once() rejects should the destination fail while it is awaited.
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
     this.throwFailure();
   }
 

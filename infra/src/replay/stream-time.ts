@@ -35,9 +35,17 @@ export function parseStreamTime(text: string): bigint | null {
   return seconds * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
 }
 
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+
 /** `2026-01-31T08:00:00.123456789Z`: nanoseconds since the epoch as RFC 3339 in UTC. */
 export function formatStreamTime(nanos: bigint): string {
-  const seconds = nanos / 1_000_000_000n;
+  const seconds = Number(nanos / 1_000_000_000n);
   const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
+  // A stream's messages come second after second: the date and time part is kept for the next.
+  if (seconds !== lastSecond) {
+    lastSecond = seconds;
+    lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastSecondText}.${frac}Z`;
 }
