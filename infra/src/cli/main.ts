@@ -20,8 +20,8 @@ Usage:
   cohort provision      create or update streams, buckets and durables (idempotent; as admin)
   cohort nats-config    write the nats-server configuration and each NATS user's env file
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
-  cohort replay <stream> …  write a stream's events as JSONL or CSV (cohort replay help)
-  cohort stream get <stream> <seq>  print one message as replay writes it
+  cohort replay …       write a stream's events as JSONL or CSV (cohort replay help)
+  cohort stream get …   print one message of a stream as replay writes it (cohort stream help)
   cohort token …        print a development token (cohort token --sub ID --role ROLE --trial T)
   cohort seed           create and activate demo trials through project-management
   cohort help           this text

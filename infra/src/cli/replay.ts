@@ -15,9 +15,9 @@ export const REPLAY_USAGE = `cohort replay — write a stream's events, upcast t
 
 From the first message (default), a sequence or a time, to a sequence or a time, both
 inclusive, and never past the stream's last message when the replay began. TIME is RFC 3339
-(2026-01-31T08:00:00Z, to the nanosecond). --subject is filtered by the server, --type and
---trial (the event's data.trialId, or projectId) by the CLI. JSONL (default): one line per message with seq,
-subject, time and event; CSV: one row per message, one column per questionnaire answer item.
+(2026-01-31T08:00:00Z, to the nanosecond). --subject is filtered by the server; --type and
+--trial (the event's data.trialId, or data.projectId) by the CLI. JSONL (default): one line per
+message with seq, subject, time and event; CSV: one row per message, one column per answer item.
 --out writes a file instead of stdout; --rate reads at most N messages a second.
 Needs a token of the sponsor or monitor role (--token or COHORT_TOKEN) and --trial unless its
 trials are ["*"].
