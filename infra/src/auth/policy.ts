@@ -103,6 +103,12 @@ export const POLICY = {
     ownOnly: [],
     what: 'redrive or discard dead letters',
   },
+  'projections.rebuild': {
+    roles: ['ops'],
+    trial: false,
+    ownOnly: [],
+    what: "plan, start and follow the rebuild of a service's read model",
+  },
 } as const satisfies Record<
   string,
   { roles: readonly Role[]; trial: boolean; ownOnly: readonly Role[]; what: string }

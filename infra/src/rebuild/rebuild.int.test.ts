@@ -182,13 +182,17 @@ describe.each(testStores())('rebuilding a projection on $kind', ({ kind, open, c
     await drained(projection.consumer.name);
     const before = await snapshot(store, trial);
 
-    let job: Rebuild | undefined;
+    // Stopped after its second batch, as a shutdown would.
+    const started: { job?: Rebuild } = {};
     let batches = 0;
-    job = await Rebuild.start(
-      deps(projection, { batchSize: 5, afterBatch: () => void (++batches === 2 && job?.stop()) }),
+    started.job = await Rebuild.start(
+      deps(projection, {
+        batchSize: 5,
+        afterBatch: () => void (++batches === 2 && started.job?.stop()),
+      }),
       request,
     );
-    const interrupted = await job.done;
+    const interrupted = await started.job.done;
     expect(interrupted.status).toBe('interrupted');
     expect(interrupted.appliedSeq).toBeGreaterThan(0);
     expect(interrupted.applied).toBeLessThan(20);
