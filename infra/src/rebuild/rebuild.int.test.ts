@@ -87,11 +87,20 @@ async function publish(trialId: string, patientId: string, requestId = crypto.ra
   });
 }
 
+/**
+ * `n` reports, then a second copy of every third. The copies come after all the originals: the
+ * projection keeps the sequence of the copy it applies, and live delivery may commit batches
+ * out of order, so a copy next to its original could be the one applied live.
+ */
 async function burst(trialId: string, n: number): Promise<void> {
+  const sent: [string, string][] = [];
   for (let i = 0; i < n; i++) {
     const requestId = crypto.randomUUID();
     await publish(trialId, `P${i % 4}`, requestId);
-    if (i % 3 === 0) await publish(trialId, `P${i % 4}`, requestId); // a second copy
+    sent.push([`P${i % 4}`, requestId]);
+  }
+  for (const [patientId, requestId] of sent.filter((_, i) => i % 3 === 0)) {
+    await publish(trialId, patientId, requestId);
   }
 }
 

@@ -44,6 +44,13 @@ export class RebuildRunning extends Error {
   }
 }
 
+/** Another rebuild took the lease (this one's ran out): this one ends, changing nothing more. */
+class LeaseLost extends Error {
+  constructor() {
+    super('the rebuild lost its lease');
+  }
+}
+
 export interface RebuildDeps {
   conn: Connection;
   /** The service's store, whose unqualified names are the live read models. */
@@ -192,45 +199,38 @@ export class Rebuild {
     const shadowed = await prepareShadow(store, projection, shadow, live);
     let seq = fromSeq;
     let reader: StreamReader | undefined;
-    try {
-      while (!this.#stopping) {
-        try {
-          reader ??= await StreamReader.open(conn, projection.consumer, seq + 1);
-          const { messages, caughtUp } = await reader.read(this.#batchSize);
-          if (messages.length > 0) {
-            const outcome = await this.#apply(shadowed, messages);
-            if ('failed' in outcome) return { kind: 'failed', ...outcome.failed };
-            if (!(await recordProgress(store, this.#consumer, this.#owner, outcome))) {
-              return { kind: 'lost' };
-            }
-            seq = outcome.appliedSeq;
-            this.deps.afterBatch?.(seq);
+    while (!this.#stopping) {
+      try {
+        reader ??= await StreamReader.open(conn, projection.consumer, seq + 1);
+        const { messages, caughtUp } = await reader.read(this.#batchSize);
+        if (messages.length > 0) {
+          const outcome = await this.#apply(shadowed, messages);
+          if ('failed' in outcome) return { kind: 'failed', ...outcome.failed };
+          if (!(await recordProgress(store, this.#consumer, this.#owner, outcome))) {
+            return { kind: 'lost' };
           }
-          if (!caughtUp || this.#stopping) continue;
-          const swapped = await swapShadow(store, this.#consumer, shadow, live, seq, (tx, s) =>
-            finish(tx, this.#consumer, this.#owner, 'swapped', {
-              effectsMerged: s.effectsMerged,
-            }).then((held) => {
-              if (!held) throw new Error('the rebuild lost its lease before the swap');
-            }),
-          );
-          log.info({ consumer: this.#consumer, seq, ...swapped }, 'rebuild swapped in');
-          return { kind: 'swapped' };
-        } catch (e) {
-          if (e instanceof ShadowBehind) continue; // live applied more meanwhile: read on
-          log.warn(
-            { consumer: this.#consumer, err: errorText(e) },
-            'rebuild step failed; retrying',
-          );
-          await reader?.close();
-          reader = undefined;
-          await this.#pause(RETRY_MS);
+          seq = outcome.appliedSeq;
+          this.deps.afterBatch?.(seq);
         }
+        if (!caughtUp || this.#stopping) continue;
+        const swapped = await swapShadow(store, this.#consumer, shadow, live, seq, (tx, s) =>
+          finish(tx, this.#consumer, this.#owner, 'swapped', {
+            effectsMerged: s.effectsMerged,
+          }).then((held) => {
+            if (!held) throw new LeaseLost();
+          }),
+        );
+        log.info({ consumer: this.#consumer, seq, ...swapped }, 'rebuild swapped in');
+        return { kind: 'swapped' };
+      } catch (e) {
+        if (e instanceof ShadowBehind) continue; // live applied more meanwhile: read on
+        if (e instanceof LeaseLost) return { kind: 'lost' }; // the swap was rolled back
+        log.warn({ consumer: this.#consumer, err: errorText(e) }, 'rebuild step failed; retrying');
+        reader = undefined; // read again from `seq` through a new one
+        await this.#pause(RETRY_MS);
       }
-      return { kind: 'stopped' };
-    } finally {
-      await reader?.close();
     }
+    return { kind: 'stopped' };
   }
 
   /**

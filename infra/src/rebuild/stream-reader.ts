@@ -17,15 +17,17 @@ export interface Read {
 
 /**
  * Reads a projection's stream (with its durable's filter) in order from `fromSeq`, through an
- * ephemeral ordered consumer: nothing to ack, no durable touched, and the server drops the
- * consumer once it is idle. The live durable's position is not moved.
+ * ephemeral ordered consumer: nothing to ack, no durable touched. Nobody may delete a consumer
+ * (see FORBIDDEN_TO_ALL): the server drops it once it has been idle five minutes (the client's
+ * inactive threshold). The live durable's position is not moved.
  */
 export class StreamReader {
   private constructor(private readonly consumer: Consumer) {}
 
   static async open(conn: Connection, spec: ConsumerSpec, fromSeq: number): Promise<StreamReader> {
     const consumer = await jetstream(conn.nc).consumers.get(spec.stream, {
-      name_prefix: `${REBUILD_CONSUMER_PREFIX}_${spec.name.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      // Unique per reader: one left idle by an earlier reader may still be on the server.
+      name_prefix: `${REBUILD_CONSUMER_PREFIX}_${spec.name.replace(/[^A-Za-z0-9_-]/g, '_')}_${crypto.randomUUID().slice(0, 8)}`,
       // One subject as a string: servers before 2.10 take no list.
       ...(spec.filterSubject ? { filter_subjects: spec.filterSubject } : {}),
       ...(fromSeq > 1
@@ -48,11 +50,6 @@ export class StreamReader {
     const last = messages.at(-1);
     // Pending: messages after the last one read that the consumer has still to deliver.
     return { messages, caughtUp: last === undefined || last.info.pending === 0 };
-  }
-
-  /** Ends the consumer on the server now rather than when it has been idle a while. */
-  async close(): Promise<void> {
-    await this.consumer.delete().catch(() => undefined);
   }
 }
 
