@@ -7,6 +7,7 @@ import { UsageError } from './errors.js';
 import { NotAllowed } from './identity.js';
 import { natsConfig, NATS_CONFIG_USAGE } from './nats-config.js';
 import { cmdProvision } from './provision.js';
+import { rebuild } from './rebuild.js';
 import { seed } from './seed.js';
 import { token, TOKEN_USAGE } from './token.js';
 import { cmdUp } from './up.js';
@@ -19,6 +20,7 @@ Usage:
   cohort nats-config    write the nats-server configuration and each NATS user's env file
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
   cohort token …        print a development token (cohort token --sub ID --role ROLE --trial T)
+  cohort rebuild …      rebuild a service's read model beside the live one (cohort rebuild help)
   cohort seed           create and activate demo trials through project-management
   cohort help           this text
 
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dlq(rest);
       case 'token':
         return await token(rest);
+      case 'rebuild':
+        return await rebuild(rest, (s) => console.log(s));
       case 'seed':
         return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
           console.log(s),

@@ -80,7 +80,11 @@ function tallyProjection(name: string, trialId: string): Projection<ReportsEvent
 }
 
 /** Publishes a report; `copy` stores it again under another message id (a second copy). */
-async function publish(trialId: string, patientId: string, requestId = crypto.randomUUID()) {
+async function publish(
+  trialId: string,
+  patientId: string,
+  requestId: string = crypto.randomUUID(),
+) {
   const e = reportSubmitted({ trialId, patientId, requestId });
   return publisher.publish(reportSubject(trialId, patientId), enc.encode(JSON.stringify(e)), {
     msgId: crypto.randomUUID(),
