@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../connection.js';
 import { DeadLetterDesk } from '../deadletters/desk.js';
-import { createApi } from '../http/api.js';
+import { createApi, DEFAULT_BODY_LIMIT_BYTES } from '../http/api.js';
 import { createLogger } from '../logger.js';
 import { ServiceMetrics } from '../metrics.js';
 import { Publisher } from '../publisher.js';
@@ -11,7 +11,7 @@ import { openStore, type SqlStore } from '../store/sql-store.js';
 import type { Projection } from '../subscriber/projection.js';
 import { reportSubmitted } from '../testing/events.js';
 import { NatsServer } from '../testing/nats-server.js';
-import { conformingToOpenApi } from '../testing/openapi.js';
+import { apiContractProblems, conformingToOpenApi } from '../testing/openapi.js';
 import { authenticatedAs, testTokens } from '../testing/tokens.js';
 import { provision, topology } from '../topology.js';
 import { Rebuilds } from './rebuilds.js';
@@ -93,6 +93,14 @@ const post = (app: ReturnType<typeof mounted>, path: string, body: unknown) =>
   });
 
 describe('the rebuild routes', () => {
+  it('keep the API contract: documented, JSON bodies only, bounded', async () => {
+    const ops = await tokens.header({ sub: 'ops.kim', role: 'ops', trials: [] });
+    const app = authenticatedAs(mounted(), ops);
+    expect(
+      await apiContractProblems(app, { bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES, headers: ops }),
+    ).toEqual([]);
+  });
+
   it('show the plan, start once for ops, refuse a second start, and follow it to the swap', async () => {
     const ops = await tokens.header({ sub: 'ops.kim', role: 'ops', trials: [] });
     const app = authenticatedAs(mounted(), ops);

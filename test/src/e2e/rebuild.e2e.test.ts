@@ -66,6 +66,12 @@ describe('cohort rebuild against a running edc', () => {
     await expect.poll(async () => (await allReports(edc, TRIAL)).length).toBe(30);
     const before = await allReports(edc, TRIAL);
 
+    // The service serves the routes it mounts for its projections, documented.
+    const doc = (await (await fetch(`${edc.url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(doc.paths)).toContain('/v1/rebuilds/{projection}');
+
     const env = {
       COHORT_EDC_URL: edc.url,
       COHORT_TOKEN: await identity.sign({ sub: 'ops.kim', role: 'ops', trials: [] }),
