@@ -16,7 +16,7 @@ import { reportSubmitted } from '../testing/events.js';
 import { NatsServer } from '../testing/nats-server.js';
 import { testStores } from '../testing/stores.js';
 import { provision, topology } from '../topology.js';
-import { rebuildDeadLetterId } from './dead-letter-id.js';
+import { rebuildDeadLetterId } from './dead-letter.js';
 import { Rebuild, RebuildRunning, type RebuildDeps } from './rebuild.js';
 import { tablesOf } from './shadow.js';
 

@@ -10,7 +10,7 @@ import { errorText } from '../subscriber/failures.js';
 import { INBOX_MIGRATIONS } from '../subscriber/inbox.js';
 import { addMessage, emptyBatch, type Item } from '../subscriber/prepared-batch.js';
 import { projectionParser, type Projection } from '../subscriber/projection.js';
-import { rebuildDeadLetterId } from './dead-letter-id.js';
+import { recordRebuildDeadLetter } from './dead-letter.js';
 import {
   claimLease,
   finish,
@@ -289,22 +289,14 @@ export class Rebuild {
   }
 
   async #deadLetter(msg: JsMsg, error: string): Promise<void> {
-    const { desk, log } = this.deps;
-    if (!desk) throw new Error('no dead-letter desk to record a failed event at');
-    const headers: Record<string, string[]> = {};
-    for (const k of msg.headers?.keys() ?? []) headers[k] = msg.headers!.values(k);
-    const id = rebuildDeadLetterId(this.#consumer, msg.seq);
-    await desk.record(id, {
-      consumer: this.#consumer,
-      stream: msg.info.stream,
-      seq: msg.seq,
-      subject: msg.subject,
-      headers,
-      payload: msg.data,
-      error,
-      reason: `not applied while rebuilding ${this.#consumer} (started by ${this.request.actor.id}: ${this.request.reason})`,
-    });
-    log.warn({ consumer: this.#consumer, seq: msg.seq, deadLetterId: id }, 'rebuild dead letter');
+    if (!this.deps.desk) throw new Error('no dead-letter desk to record a failed event at');
+    const { actor, reason } = this.request;
+    const why = `not applied while rebuilding ${this.#consumer} (started by ${actor.id}: ${reason})`;
+    const id = await recordRebuildDeadLetter(this.deps.desk, this.#consumer, msg, error, why);
+    this.deps.log.warn(
+      { consumer: this.#consumer, seq: msg.seq, deadLetterId: id },
+      'rebuild dead letter',
+    );
   }
 
   #pause(ms: number): Promise<void> {
