@@ -23,7 +23,8 @@ on. Started again, a stopped rebuild resumes where it was.
 Services: ${Object.keys(DEFAULT_PORTS).join(', ')}, at COHORT_<SERVICE>_URL (default
 http://127.0.0.1:<port>: ${Object.entries(DEFAULT_PORTS)
   .map(([s, p]) => `${s} ${p}`)
-  .join(', ')}). Token: COHORT_TOKEN (role ops); in development, one is made for you.
+  .join(', ')}).
+Token: COHORT_TOKEN (role ops); in development, one is made for you.
 Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no such projection, 4 a rebuild runs already,
 5 the token does not allow it.`;
 
