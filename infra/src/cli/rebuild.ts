@@ -4,7 +4,11 @@ import { UsageError } from './errors.js';
 import { developmentMode, developmentToken } from './identity.js';
 
 /** Where each subscriber service listens by default (`cohort up`). */
-const DEFAULT_PORTS: Record<string, number> = { edc: 3003, monitoring: 3004 };
+const DEFAULT_PORTS: Record<string, number> = {
+  'project-management': 3002,
+  edc: 3003,
+  monitoring: 3004,
+};
 /** How often the progress of a running rebuild is shown. */
 const POLL_MS = 1_000;
 /** A rebuild follows its plan within seconds; a development token need not outlive it long. */
