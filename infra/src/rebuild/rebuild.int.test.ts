@@ -20,6 +20,9 @@ import { rebuildDeadLetterId } from './dead-letter.js';
 import { Rebuild, RebuildRunning, type RebuildDeps } from './rebuild.js';
 import { tablesOf } from './shadow.js';
 
+/** How long a burst may take to be applied on a busy machine: a bound, not an expectation. */
+const DRAIN_WAIT = { timeout: 30_000, interval: 100 };
+
 const enc = new TextEncoder();
 const log = createLogger('rebuild-test');
 const ops = { id: 'ops-1', role: 'ops' as const };
@@ -124,7 +127,7 @@ async function drained(name: string) {
     .poll(async () => {
       const info = await jsm.consumers.info('REPORTS', name);
       return info.num_pending + info.num_ack_pending;
-    })
+    }, DRAIN_WAIT)
     .toBe(0);
 }
 

@@ -44,7 +44,9 @@ describe.each(testStores())('the rebuild lease on $kind', ({ open, cleanup }) =>
 
     // A's process dies: no heartbeat. Past the lease it reads as interrupted, and B resumes.
     await expect
-      .poll(async () => (await readRecord(store, 'c-lease', SHORT_LEASE_MS))?.status)
+      .poll(async () => (await readRecord(store, 'c-lease', SHORT_LEASE_MS))?.status, {
+        timeout: 10_000,
+      })
       .toBe('interrupted');
     const second = await claimLease(store, claim('c-lease', 'B'), SHORT_LEASE_MS);
     expect(second).toMatchObject({

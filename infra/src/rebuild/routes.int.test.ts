@@ -17,6 +17,9 @@ import { provision, topology } from '../topology.js';
 import { Rebuilds } from './rebuilds.js';
 import { rebuildRoutes } from './routes.js';
 
+/** How long work may take to be applied on a busy machine: a bound, not an expectation. */
+const DRAIN_WAIT = { timeout: 30_000, interval: 100 };
+
 const log = createLogger('rebuild-routes-test');
 const tokens = await testTokens();
 const TRIAL = 'RBHTTP';
@@ -150,7 +153,7 @@ describe('the rebuild routes', () => {
           rebuild: { status: string; applied: number; startedBy: { id: string } };
         };
         return r.rebuild;
-      })
+      }, DRAIN_WAIT)
       .toMatchObject({ status: 'swapped', startedBy: { id: 'ops.kim' } });
     const rows = await store.query('SELECT count(*)::int AS n FROM report_ids');
     expect(rows.rows[0]).toEqual({ n: 5 });

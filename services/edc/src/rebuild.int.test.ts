@@ -31,6 +31,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseReports } from './case-reports.js';
 import { trialStatus } from './trial-status.js';
 
+/** How long a burst may take to be applied on a busy machine: a bound, not an expectation. */
+const DRAIN_WAIT = { timeout: 30_000, interval: 100 };
+
 const enc = new TextEncoder();
 const log = createLogger('edc-rebuild-test');
 const ops = { id: 'ops.kim', role: 'ops' as const };
@@ -144,7 +147,7 @@ describe.each(testStores())('rebuilding EDC read models on $kind', ({ kind, open
           open += info.num_pending + info.num_ack_pending;
         }
         return open;
-      })
+      }, DRAIN_WAIT)
       .toBe(0);
 
   beforeAll(async () => {

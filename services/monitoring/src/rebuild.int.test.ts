@@ -39,6 +39,9 @@ import { raiseSignals } from './raise.js';
 import { openStores } from './stores.js';
 import { trials } from './trials.js';
 
+/** How long work may take to be applied on a busy machine: a bound, not an expectation. */
+const DRAIN_WAIT = { timeout: 30_000, interval: 100 };
+
 const enc = new TextEncoder();
 const log = createLogger('monitoring-rebuild-test');
 const ops = { id: 'ops.kim', role: 'ops' as const };
@@ -189,7 +192,7 @@ describe.each(testStores())(
             'SELECT count(*)::int AS n FROM cohort_outbox WHERE sent_at IS NULL',
           );
           return open + rows[0]!.n;
-        })
+        }, DRAIN_WAIT)
         .toBe(0);
 
     beforeAll(async () => {
@@ -228,7 +231,7 @@ describe.each(testStores())(
             [trialId],
           );
           return rows[0]!.n;
-        })
+        }, DRAIN_WAIT)
         .toBe(patients.length);
 
       const reports = Array.from({ length: 36 }, (_, i) => {
@@ -280,7 +283,9 @@ describe.each(testStores())(
       await publish(next);
       await publish(reports[0]!);
       await settled();
-      await expect.poll(async () => (await signalsRaised(trialId)).length).toBe(raised.length + 1);
+      await expect
+        .poll(async () => (await signalsRaised(trialId)).length, DRAIN_WAIT)
+        .toBe(raised.length + 1);
       const after = await readModelRows(store);
       expect(after.diary_entries!.filter((r) => r.includes(trialId))).toHaveLength(37);
     });

@@ -10,6 +10,9 @@ import { allReports, dropSchemas, edcEnv } from '../support/edc.js';
 import { identity } from '../support/identity.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
 
+/** How long work may take to be applied on a busy machine: a bound, not an expectation. */
+const DRAIN_WAIT = { timeout: 30_000, interval: 100 };
+
 const BIN = join(REPO_ROOT, 'infra', 'bin', 'cohort.mjs');
 const TRIAL = 'REBUILD-E2E';
 const enc = new TextEncoder();
@@ -63,7 +66,7 @@ describe('cohort rebuild against a running edc', () => {
     }
     const edc = await ServiceProcess.start('edc', await edcEnv(nats.url));
     cleanups.push(() => edc.stop('SIGKILL'));
-    await expect.poll(async () => (await allReports(edc, TRIAL)).length).toBe(30);
+    await expect.poll(async () => (await allReports(edc, TRIAL)).length, DRAIN_WAIT).toBe(30);
     const before = await allReports(edc, TRIAL);
 
     // The service serves the routes it mounts for its projections, documented.
@@ -108,6 +111,6 @@ describe('cohort rebuild against a running edc', () => {
     await publisher.publish(reportSubject(TRIAL, 'P9'), enc.encode(JSON.stringify(next)), {
       msgId: next.id,
     });
-    await expect.poll(async () => (await allReports(edc, TRIAL)).length).toBe(31);
+    await expect.poll(async () => (await allReports(edc, TRIAL)).length, DRAIN_WAIT).toBe(31);
   });
 });
