@@ -22,6 +22,9 @@ export { type ConsumerSpec } from './subscriber/consumer.js';
 export { type Envelope, type EventMeta, type Projection } from './subscriber/projection.js';
 export { DeadLetterDesk } from './deadletters/desk.js';
 export { deadLetterRoutes } from './deadletters/routes.js';
+export { Rebuild, RebuildRunning, type RebuildRequest } from './rebuild/rebuild.js';
+export { Rebuilds, type RebuildPlan } from './rebuild/rebuilds.js';
+export { type RebuildRecord } from './rebuild/record.js';
 export { type EventStore } from './event-store/port.js';
 export { type Decider } from './event-store/decider.js';
 export {

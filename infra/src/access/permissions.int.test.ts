@@ -120,15 +120,34 @@ describe("edc's user", () => {
     await refused(() =>
       edc.nc.request(`$JS.API.CONSUMER.CREATE.${REPORTS}`, body(REPORT_COUNTS.name)),
     );
-    // An ordered consumer of its own is a consumer creation too.
+    // An ordered consumer (a rebuild's) only on a stream one of its durables reads.
     await refused(async () => {
-      const c = await jetstream(edc.nc).consumers.get(REPORTS);
+      const c = await jetstream(edc.nc).consumers.get(Streams.MONITORING.name);
       await c.next({ expires: 1_000 });
     });
+    await refused(() =>
+      edc.nc.request(
+        `$JS.API.CONSUMER.MSG.NEXT.${REPORTS}.${REPORT_COUNTS.name}`,
+        JSON.stringify({ batch: 1, expires: 500_000_000 }),
+      ),
+    );
     expect((await adminJsm.consumers.info(REPORTS, REPORT_COUNTS.name)).config).toEqual(
       before.config,
     );
     await ensureConsumer(jsm, CASE_REPORTS); // back to the topology's settings
+  });
+
+  it('reads the streams of its durables from sequence 1 through an ordered consumer', async () => {
+    const edc = await as('edc');
+    const c = await jetstream(edc.nc).consumers.get(REPORTS, {
+      name_prefix: 'cohort_rebuild_edc',
+      filter_subjects: 'reports.PERM.*',
+    });
+    const first = await c.next({ expires: 2_000 });
+    expect(first?.seq).toBe(1);
+    expect(first?.info.pending).toBe(2);
+    const durable = await adminJsm.consumers.info(REPORTS, CASE_REPORTS.name);
+    expect(durable.delivered.stream_seq).toBe(0); // the live position did not move
   });
 
   it("may not read another user's replies", async () => {

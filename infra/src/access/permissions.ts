@@ -75,15 +75,17 @@ function managing(d: ConsumerSpec): string[] {
 }
 
 /**
- * Replaying a stream (`cohort replay`) through an ordered consumer: creating one under a fresh
- * name, with or without a filter (`CONSUMER.CREATE.<stream>.<name>[.<filter>]`), and pulling from
- * it. Every durable of the topology stays denied by name, so this never reaches one of them.
+ * Reading a stream in order from any sequence through ephemeral consumers (the ordered consumer
+ * of `cohort replay` and of a read-model rebuild): creating them (the server names them, so any name; a filter or
+ * none), pulling from them and reading their state. They need no acks. Another service's
+ * durable stays out of reach: its create and its pull are denied by name, and a deny wins.
  */
-function replaying(stream: string): string[] {
+function readingInOrder(stream: string): string[] {
   return [
     `${API}.CONSUMER.CREATE.${stream}.*`,
     `${API}.CONSUMER.CREATE.${stream}.*.>`,
     `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
+    `${API}.CONSUMER.INFO.${stream}.*`,
   ];
 }
 
@@ -101,13 +103,15 @@ function subjectsOf(topo: Topology, stream: string): string[] {
 /**
  * What nobody but admin may do to consumers: create or update a durable it does not own (the
  * legacy ephemeral create `CONSUMER.CREATE.<stream>` too, which on 2.9 takes a `name` and so
- * rewrites the durable of that name, even turning it ephemeral).
+ * rewrites the durable of that name, even turning it ephemeral), or pull from one.
  */
 function foreignConsumerDenies(topo: Topology, own: ConsumerSpec[], all: ConsumerSpec[]): string[] {
   const mine = new Set(own.map((d) => `${d.stream}.${d.name}`));
   return [
     ...topo.streams.map((s) => `${API}.CONSUMER.CREATE.${s.name}`),
-    ...all.filter((d) => !mine.has(`${d.stream}.${d.name}`)).flatMap(managing),
+    ...all
+      .filter((d) => !mine.has(`${d.stream}.${d.name}`))
+      .flatMap((d) => [...managing(d), `${API}.CONSUMER.MSG.NEXT.${d.stream}.${d.name}`]),
   ];
 }
 
@@ -137,6 +141,8 @@ function servicePermissions(
     ...(needs.reads ?? []).flatMap(reading),
     ...(needs.buckets ?? []).flatMap((b) => [`$KV.${b}.>`, ...reading(kvStream(b))]),
     ...own.flatMap((d) => [...pulling(d), ...managing(d)]),
+    // Rebuilding its read models: each durable's stream, read again from sequence 1.
+    ...unique(Object.values(needs.durables ?? {}).map((d) => d.stream)).flatMap(readingInOrder),
     // Read only: the state of each stream and the progress of each consumer on it.
     ...(needs.observesPipeline
       ? topo.streams.flatMap((s) => [
@@ -179,7 +185,7 @@ function servicePermissions(
 function cliPermissions(topo: Topology, all: ConsumerSpec[]): UserPermissions {
   const publish = [
     ...allStreams(topo).map((s) => `${API}.STREAM.INFO.${s}`),
-    ...topo.streams.flatMap((s) => [...reading(s.name), ...replaying(s.name)]),
+    ...topo.streams.flatMap((s) => [...reading(s.name), ...readingInOrder(s.name)]),
     ...reading(kvStream(FAILURES_BUCKET)),
     ...pulling(CAPTURE_DURABLE),
     ...subjectsOf(topo, Streams.DEADLETTERS.name),

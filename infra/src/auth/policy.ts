@@ -109,6 +109,12 @@ export const POLICY = {
     ownOnly: [],
     what: "replay a stream's events (cohort replay, cohort stream get)",
   },
+  'projections.rebuild': {
+    roles: ['ops'],
+    trial: false,
+    ownOnly: [],
+    what: "plan, start and follow the rebuild of a service's read model",
+  },
 } as const satisfies Record<
   string,
   { roles: readonly Role[]; trial: boolean; ownOnly: readonly Role[]; what: string }

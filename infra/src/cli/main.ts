@@ -7,6 +7,7 @@ import { UsageError } from './errors.js';
 import { NotAllowed } from './identity.js';
 import { natsConfig, NATS_CONFIG_USAGE } from './nats-config.js';
 import { cmdProvision } from './provision.js';
+import { rebuild } from './rebuild.js';
 import { cmdReplay } from './replay.js';
 import { seed } from './seed.js';
 import { cmdStream } from './stream.js';
@@ -23,6 +24,7 @@ Usage:
   cohort replay …       write a stream's events as JSONL or CSV (cohort replay help)
   cohort stream get …   print one message of a stream as replay writes it (cohort stream help)
   cohort token …        print a development token (cohort token --sub ID --role ROLE --trial T)
+  cohort rebuild …      rebuild a service's read model beside the live one (cohort rebuild help)
   cohort seed           create and activate demo trials through project-management
   cohort help           this text
 
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdReplay(rest);
       case 'stream':
         return await cmdStream(rest);
+      case 'rebuild':
+        return await rebuild(rest, (s) => console.log(s));
       case 'seed':
         return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
           console.log(s),

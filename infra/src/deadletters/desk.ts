@@ -176,6 +176,69 @@ export class DeadLetterDesk {
     return done;
   }
 
+  /**
+   * Records a dead letter of a message that was never delivered to `consumer`'s durable (a
+   * rebuild met it while reading the stream): `id` must not be one an advisory takes (theirs
+   * are `dl-<advisory sequence>`). Recording an id that exists adds nothing; returns whether
+   * it added one.
+   */
+  async record(
+    id: string,
+    failed: {
+      consumer: string;
+      stream: string;
+      seq: number;
+      subject: string;
+      headers: Record<string, string[]>;
+      payload: Uint8Array;
+      error: string;
+      reason: string;
+    },
+  ): Promise<boolean> {
+    let envelope: unknown = null;
+    try {
+      envelope = JSON.parse(new TextDecoder().decode(failed.payload));
+    } catch {
+      envelope = null;
+    }
+    const env = (envelope ?? {}) as { id?: unknown; correlationId?: unknown };
+    const place = `${failed.stream}:${failed.seq}`;
+    const at = new Date().toISOString();
+    try {
+      const r = await this.handler.handle(
+        id,
+        {
+          type: 'Capture',
+          data: {
+            deadLetterId: id,
+            consumer: failed.consumer,
+            cause: 'terminated',
+            stream: failed.stream,
+            seq: failed.seq,
+            subject: failed.subject,
+            headers: failed.headers,
+            payload: Buffer.from(failed.payload).toString('base64'),
+            envelope,
+            deliveries: 1,
+            firstFailedAt: at,
+            lastFailedAt: at,
+            lastError: failed.error,
+          },
+          occurredAt: at,
+          at,
+          reason: failed.reason,
+          correlationId: envelopeId(env.correlationId) ?? place,
+          causationId: envelopeId(env.id) ?? place,
+        },
+        { expectedVersion: 0 },
+      );
+      return r.appended.length > 0;
+    } catch (e) {
+      if (e instanceof ConcurrencyError) return false; // recorded already
+      throw e;
+    }
+  }
+
   /** Records that the message will not be applied; the record stays. */
   async discard(id: string, change: Change): Promise<DeadLetter> {
     return (await this.#change(id, 'Discard', change)).dl;
@@ -201,4 +264,9 @@ export class DeadLetterDesk {
       throw e;
     }
   }
+}
+
+/** An id taken from a message's envelope, where it is one an event may carry. */
+function envelopeId(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined;
 }

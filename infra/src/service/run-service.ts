@@ -6,6 +6,8 @@ import { connect, NatsEnv, natsOptions, type Connection } from '../connection.js
 import type { ApiOptions } from '../http/api.js';
 import { databaseReady, natsReady, type ReadinessCheck } from '../http/ops.js';
 import { listen } from '../http/server.js';
+import { Rebuilds } from '../rebuild/rebuilds.js';
+import { rebuildRoutes } from '../rebuild/routes.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ServiceMetrics } from '../metrics.js';
 import {
@@ -76,7 +78,8 @@ export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
  * naming the variable), connects to NATS as its own user (`NATS_USER`…, else its env file under
  * `<DATA_DIR>/nats`), provisions the topology with its durables where that user may (else
  * verifies it, and waits, not ready, while something is missing; see awaitTopology), opens its
- * store, starts its projections and the dead-letter capture, serves its app, and on SIGTERM or
+ * store, starts its projections and the dead-letter capture (and mounts the rebuilds of its
+ * projections at `/v1/rebuilds`, see rebuildRoutes), serves its app, and on SIGTERM or
  * SIGINT stops in order: the server (in-flight requests finish), what setup registered, the
  * projections (the batch in hand is applied and acked), the store, then NATS drains.
  */
@@ -130,6 +133,7 @@ export async function runService<
   const ready: Record<string, ReadinessCheck> = { nats: natsReady(conn) };
   if (store) ready.database = databaseReady(store);
   let running: RunningProjections | undefined;
+  let rebuilds: Rebuilds | undefined;
   const projections = store && def.projections?.length ? def.projections : [];
   if (projections.length > 0) {
     ready.consumers = () => (running ? running.ready() : Promise.resolve('starting'));
@@ -150,12 +154,23 @@ export async function runService<
   const app = await def.setup({ ...ctx, store } as Parameters<typeof def.setup>[0]);
   if (store && projections.length > 0) {
     running = await startProjections({ conn, store, projections, metrics, log });
+    const { desk } = running;
+    rebuilds = new Rebuilds({
+      service: def.name,
+      conn,
+      store,
+      projections: running.projections,
+      log,
+      desk,
+    });
+    app.route('/v1/rebuilds', rebuildRoutes(rebuilds, log));
   }
   const server = await listen(app, config.PORT, config.HOST);
   log.info({ port: server.port }, 'listening');
   onShutdown(log, async () => {
     await server.close();
     for (const stop of stops.reverse()) await stop();
+    await rebuilds?.stop(); // interrupted, to resume when started again
     await running?.stop();
     await store?.close();
     await conn.drain();

@@ -30,6 +30,10 @@ export interface RunningProjections {
   started: Promise<void>;
   /** Each consumer's lag (messages not yet applied), by name; null where the server did not say. */
   lag(): Promise<Record<string, number | null>>;
+  /** The projections as they run: their durables' settings (SUBSCRIBER_*) applied. */
+  projections: Projection[];
+  /** The dead-letter desk the service's capture runs on. */
+  desk: DeadLetterDesk;
   /** Stops every subscriber (applying what was delivered) and the dead-letter capture. */
   stop(): Promise<void>;
 }
@@ -129,6 +133,8 @@ export async function startProjections(opts: {
   const desk = await DeadLetterDesk.open(opts.conn, log);
   desk.startCapture();
   return {
+    projections,
+    desk,
     ready: () => {
       if (notStarted !== undefined) return Promise.resolve(`not started: ${notStarted}`);
       if (!subscribers.every((s) => s.databaseAvailable))

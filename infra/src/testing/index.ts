@@ -23,6 +23,7 @@ export {
   type TokenClaims,
 } from './tokens.js';
 export { PostgresServer } from './postgres-server.js';
+export { readModelRows } from './read-models.js';
 // The runtime's parts that tests and benchmarks drive directly.
 export { connect } from '../connection.js';
 export { natsConfigFile } from '../access/nats-config.js';

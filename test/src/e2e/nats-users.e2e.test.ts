@@ -183,6 +183,21 @@ describe('services and the CLI, each as its own NATS user', () => {
     });
   });
 
+  it("a read model is rebuilt through edc's own user: stopped at the bad event, then past it", async () => {
+    const env = { COHORT_EDC_URL: edc.url };
+    const stopped = await cohort(['rebuild', 'edc', 'case-reports', '--execute'], env);
+    expect(stopped.code, stopped.stderr).toBe(1);
+    const [dl] = await deadLetters();
+    expect(stopped.stdout).toContain(`stopped at sequence ${dl!.seq}`);
+    const past = await cohort(
+      ['rebuild', 'edc', 'case-reports', '--execute', '--dead-letter', '--reason', 'e2e'],
+      env,
+    );
+    expect(past.code, past.stderr).toBe(0);
+    expect(past.stdout).toMatch(/swapped in \(.*dead letters 1;/);
+    expect((await summary(edc, TRIAL)).reports).toBe(REPORTS);
+  });
+
   it('no service was refused anything but the provisioning it may not do', () => {
     const refusals = services
       .flatMap((s) => s.output.join('').split('\n'))
