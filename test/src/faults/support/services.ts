@@ -26,9 +26,13 @@ export async function startServices(
   const conn = await connect({ servers: natsUrl, name: 'fault-test' });
   await provision(conn, await jetstreamManager(conn.nc), topology({ replicas: opts.replicas }));
   await trialsIn(conn, [trialId]);
+  const shared: Record<string, string> = { NATS_URL: natsUrl };
+  if (opts.replicas) shared.COHORT_REPLICAS = String(opts.replicas);
   const started = await Promise.allSettled([
-    ServiceProcess.start('epro-api', { NATS_URL: natsUrl }),
-    edcEnv(natsUrl).then((env) => ServiceProcess.start('edc', { ...env, ...opts.edcExtra })),
+    ServiceProcess.start('epro-api', shared),
+    edcEnv(natsUrl).then((env) =>
+      ServiceProcess.start('edc', { ...env, ...shared, ...opts.edcExtra }),
+    ),
   ]);
   const stopAll = async () => {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop('SIGKILL');
