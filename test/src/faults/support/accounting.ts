@@ -6,11 +6,30 @@ import { type ServiceProcess } from '../../support/service-process.js';
 
 const decoder = new TextDecoder();
 
-/** How many times each requestId is stored in a stream's events (read with an ordered consumer). */
+/** How long the accounting retries a JetStream request that a cluster in flux let time out. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * How many times each requestId is stored in a stream's events (read with an ordered consumer).
+ * Tried again while requests time out: a cluster that just lost a member may still be electing
+ * leaders (of the stream, or of the whole cluster's metadata) when the reading starts.
+ */
 export async function requestIdsInStream(
   conn: Connection,
   stream: string,
 ): Promise<Map<string, number>> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await readRequestIds(conn, stream);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function readRequestIds(conn: Connection, stream: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   const total = (await (await jetstreamManager(conn.nc)).streams.info(stream)).state.messages;
   if (total === 0) return counts;
@@ -50,30 +69,36 @@ export function expectExactlyOnce(
   const twice = [...stored].filter(([, n]) => n > 1).map(([id]) => id);
   const missing = [...accepted].filter((id) => !stored.has(id));
   const unasked = [...stored.keys()].filter((id) => !accepted.has(id));
-  expect({ where, twice, missing, unasked }).toEqual({
-    where,
-    twice: [],
-    missing: [],
-    unasked: [],
-  });
+  const examples = {
+    twice: twice.slice(0, 3),
+    missing: missing.slice(0, 3),
+    unasked: unasked.slice(0, 3),
+  };
+  expect(
+    { where, twice: twice.length, missing: missing.length, unasked: unasked.length },
+    `requestIds stored more than once, accepted and not stored, stored and not accepted: ${JSON.stringify(examples)}`,
+  ).toEqual({ where, twice: 0, missing: 0, unasked: 0 });
 }
 
 /**
- * Waits until the EDC's summary counts `n` reports of the trial (or stops growing short of it,
- * which the exactly-once check then explains), and its consumer has nothing left to deliver.
+ * The EDC holds exactly the accepted reports of the trial, once each, and counts them so: waits
+ * until its consumer has nothing left to deliver, then checks the case reports by requestId, the
+ * trial's summary (a redelivery applied twice counts twice there), and that nothing was
+ * dead-lettered (a redelivery refused by a unique key ends there).
  */
-export async function edcCaughtUp(
+export async function expectEdcExact(
   edc: ServiceProcess,
   trialId: string,
-  n: number,
+  accepted: ReadonlySet<string>,
   conn: Connection,
+  patients: number,
 ): Promise<void> {
   await expect
     .poll(async () => (await summary(edc, trialId).catch(() => ({ reports: -1 }))).reports, {
       timeout: 90_000,
       interval: 500,
     })
-    .toBeGreaterThanOrEqual(n);
+    .toBeGreaterThanOrEqual(accepted.size);
   const jsm = await jetstreamManager(conn.nc);
   await expect
     .poll(
@@ -84,4 +109,7 @@ export async function edcCaughtUp(
       { timeout: 30_000, interval: 250 },
     )
     .toBe(0);
+  expectExactlyOnce('EDC', accepted, await requestIdsInEdc(edc, trialId));
+  expect(await summary(edc, trialId)).toMatchObject({ reports: accepted.size, patients });
+  expect((await jsm.streams.info('ADVISORIES')).state.messages, 'dead letters').toBe(0);
 }

@@ -1,6 +1,6 @@
 import { as } from '../../support/identity.js';
 
-/** How long a phone waits for an answer before it counts the attempt as unanswered. */
+/** How long a phone waits for an answer by default before it counts the attempt as unanswered. */
 const ANSWER_TIMEOUT_MS = 5_000;
 /** Wait before resending when the answer had no Retry-After (or none came). */
 const RETRY_DELAY_MS = 200;
@@ -39,6 +39,8 @@ export function burst(
   url: () => string,
   bodies: readonly { requestId: string }[],
   concurrency: number,
+  /** How long a phone waits for an answer: short, and it resends while the first is in flight. */
+  answerTimeoutMs = ANSWER_TIMEOUT_MS,
 ): Burst {
   const stats: PhoneStats = {
     accepted: new Set(),
@@ -58,7 +60,7 @@ export function burst(
           method: 'POST',
           headers: { ...as.gateway, 'content-type': 'application/json' },
           body: json,
-          signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+          signal: AbortSignal.timeout(answerTimeoutMs),
         });
         await res.arrayBuffer();
         if (res.status === 202) {

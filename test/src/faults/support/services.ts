@@ -48,7 +48,7 @@ export async function startServices(
   return { conn, api: api!, edc: edc!, stop: stopAll };
 }
 
-/** `n` distinct submissions to one trial, spread over 40 patients. */
-export function submissions(trialId: string, n: number) {
-  return Array.from({ length: n }, (_, i) => reportBody(trialId, `P${i % 40}`, i));
+/** `n` distinct submissions to one trial, spread over `patients` patients. */
+export function submissions(trialId: string, n: number, patients: number) {
+  return Array.from({ length: n }, (_, i) => reportBody(trialId, `P${i % patients}`, i));
 }
