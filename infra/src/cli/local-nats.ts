@@ -68,6 +68,8 @@ export async function ensureLocalNats(
   dataDir: string,
   log: (s: string) => void,
   configure?: (port: number) => Promise<string>,
+  /** Its JetStream store and log: `<dataDir>/nats` by default (a cluster's members differ). */
+  storeDir = join(dataDir, 'nats'),
 ): Promise<LocalNats> {
   const first = url.split(',')[0]!.trim();
   const u = new URL(first.includes('://') ? first : `nats://${first}`);
@@ -83,7 +85,6 @@ export async function ensureLocalNats(
     );
   }
   const bin = ensureBinary(log);
-  const storeDir = join(dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
   const logFile = await open(join(storeDir, 'nats-server.log'), 'a');
   const config = configure ? await configure(port) : undefined;

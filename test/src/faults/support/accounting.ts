@@ -1,5 +1,5 @@
 import { type Connection } from '@cohort/infra';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { expect } from 'vitest';
 import { allReports, summary } from '../../support/edc.js';
 import { type ServiceProcess } from '../../support/service-process.js';
@@ -10,18 +10,20 @@ const decoder = new TextDecoder();
 const SETTLE_TIMEOUT_MS = 30_000;
 
 /**
- * How many times each requestId is stored in a stream's events (read with an ordered consumer).
+ * How many times each requestId is stored in a stream's events.
  * Tried again while requests time out: a cluster that just lost a member may still be electing
  * leaders (of the stream, or of the whole cluster's metadata) when the reading starts.
  */
 export async function requestIdsInStream(
   conn: Connection,
   stream: string,
+  /** Who reads the messages, when `conn` may only ask for the stream's state (admin). */
+  reader: Connection = conn,
 ): Promise<Map<string, number>> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     try {
-      return await readRequestIds(conn, stream);
+      return await readRequestIds(conn, reader, stream);
     } catch (e) {
       if (Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 500));
@@ -29,25 +31,28 @@ export async function requestIdsInStream(
   }
 }
 
-async function readRequestIds(conn: Connection, stream: string): Promise<Map<string, number>> {
+async function readRequestIds(
+  conn: Connection,
+  reader: Connection,
+  stream: string,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const total = (await (await jetstreamManager(conn.nc)).streams.info(stream)).state.messages;
-  if (total === 0) return counts;
-  const consumer = await jetstream(conn.nc).consumers.get(stream);
-  const messages = await consumer.consume();
-  let seen = 0;
-  for await (const m of messages) {
+  const { first_seq, last_seq } = (await (await jetstreamManager(conn.nc)).streams.info(stream))
+    .state;
+  const jsm = await jetstreamManager(reader.nc, { checkAPI: false });
+  // Message by message: needs only the right to read the stream, no consumer.
+  for (let seq = first_seq; seq > 0 && seq <= last_seq; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (!m) continue;
     const event = JSON.parse(decoder.decode(m.data)) as { data: { requestId: string } };
     counts.set(event.data.requestId, (counts.get(event.data.requestId) ?? 0) + 1);
-    if (++seen >= total) break;
   }
-  await messages.close();
   return counts;
 }
 
 /** How many times each requestId is among the EDC's case reports of a trial. */
 export async function requestIdsInEdc(
-  edc: ServiceProcess,
+  edc: Pick<ServiceProcess, 'url'>,
   trialId: string,
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
@@ -87,7 +92,7 @@ export function expectExactlyOnce(
  * dead-lettered (a redelivery refused by a unique key ends there).
  */
 export async function expectEdcExact(
-  edc: ServiceProcess,
+  edc: Pick<ServiceProcess, 'url'>,
   trialId: string,
   accepted: ReadonlySet<string>,
   conn: Connection,

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { clusterMembers, clusterOf, clusterUrl } from '../access/cluster.js';
+import { writeNatsConfig } from '../access/nats-config.js';
+import type { Topology } from '../topology.js';
+import { ensureLocalNats, type LocalNats } from './local-nats.js';
+import { listenAddress } from './nats-config.js';
+
+/** A member's route port is its client port plus this: 4222 routes on 6222, as nats-server's. */
+export const ROUTE_PORT_OFFSET = 2000;
+/** How long a fresh cluster gets to elect its JetStream meta leader and meet its members. */
+const JETSTREAM_READY_TIMEOUT_MS = 60_000;
+
+export interface LocalCluster extends LocalNats {
+  /** Each member's configuration file: `nats-server -c <file>` starts it again. */
+  configFiles: string[];
+}
+
+/**
+ * Starts `size` nats-servers on 127.0.0.1 as one JetStream cluster: member n (from 1) serves
+ * clients on NATS_URL's port + n - 1 and routes on that + ROUTE_PORT_OFFSET, with its store and
+ * configuration (the users of `cohort nats-config`) under `<dataDir>/nats-<n>`. A member already
+ * listening is used as it is. The URL lists every member, so clients fail over between them.
+ */
+export async function ensureLocalCluster(
+  size: number,
+  url: string,
+  dataDir: string,
+  topology: Topology,
+  log: (s: string) => void,
+): Promise<LocalCluster> {
+  const { port } = listenAddress(url);
+  const members = clusterMembers(
+    Array.from({ length: size }, (_, i) => ({
+      client: port + i,
+      cluster: port + i + ROUTE_PORT_OFFSET,
+    })),
+  );
+  const routes = clusterOf(members, '127.0.0.1');
+  const nodes: LocalNats[] = [];
+  const configFiles: string[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (const [i, m] of members.entries()) {
+      const storeDir = join(dataDir, m.name);
+      const configFile = join(storeDir, 'nats-server.conf');
+      configFiles.push(configFile);
+      const configure = async (clientPort: number) => {
+        const member = { serverName: m.name, cluster: routes[i]!, storeDir, configFile };
+        await writeNatsConfig({ dataDir, host: '127.0.0.1', port: clientPort, topology, member });
+        return configFile;
+      };
+      const url = `nats://127.0.0.1:${m.clientPort}`;
+      nodes.push(await ensureLocalNats(url, dataDir, log, configure, storeDir));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    url: clusterUrl(members, '127.0.0.1'),
+    started: nodes.some((n) => n.started),
+    stop,
+    configFiles,
+  };
+}
+
+/** What a cluster still electing its leaders, or still meeting its members, answers. */
+const NOT_YET_PLACED = /no suitable peers|temporarily unavailable|timeout|TIMEOUT|503/;
+
+/**
+ * Runs `provision` until the cluster can place every stream on its members: a cluster just
+ * started answers "no suitable peers for placement" (or times out) until its members have met
+ * and elected a meta leader. Other errors, and the last after a minute, are thrown.
+ */
+export async function whenPlaced<T>(provision: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + JETSTREAM_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await provision();
+    } catch (e) {
+      if (Date.now() > deadline || !NOT_YET_PLACED.test(String((e as Error).message))) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
