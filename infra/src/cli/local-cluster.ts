@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { clusterMembers, clusterOf, clusterUrl } from '../access/cluster.js';
 import { writeNatsConfig } from '../access/nats-config.js';
 import type { Topology } from '../topology.js';
-import { ensureLocalNats, type LocalNats } from './local-nats.js';
+import { ensureLocalNats, reachable, type LocalNats } from './local-nats.js';
 import { listenAddress } from './nats-config.js';
 
 /** A member's route port is its client port plus this: 4222 routes on 6222, as nats-server's. */
@@ -18,8 +18,9 @@ export interface LocalCluster extends LocalNats {
 /**
  * Starts `size` nats-servers on 127.0.0.1 as one JetStream cluster: member n (from 1) serves
  * clients on NATS_URL's port + n - 1 and routes on that + ROUTE_PORT_OFFSET, with its store and
- * configuration (the users of `cohort nats-config`) under `<dataDir>/nats-<n>`. A member already
- * listening is used as it is. The URL lists every member, so clients fail over between them.
+ * configuration (the users of `cohort nats-config`) under `<dataDir>/nats-<n>`. Every port must
+ * be free: a server already there (the machine's own on 4222, or a member left running) would
+ * not be the member this starts. The URL lists every member, so clients fail over between them.
  */
 export async function ensureLocalCluster(
   size: number,
@@ -36,6 +37,15 @@ export async function ensureLocalCluster(
     })),
   );
   const routes = clusterOf(members, '127.0.0.1');
+  for (const p of members.flatMap((m) => [m.clientPort, m.clusterPort])) {
+    if (await reachable('127.0.0.1', p)) {
+      throw new Error(
+        `port ${p} is in use: a cluster of ${size} needs ports ${port}-${port + size - 1} and ` +
+          `${port + ROUTE_PORT_OFFSET}-${port + ROUTE_PORT_OFFSET + size - 1} free; stop what ` +
+          'listens there, or start from another port (NATS_URL=nats://127.0.0.1:14222)',
+      );
+    }
+  }
   const nodes: LocalNats[] = [];
   const configFiles: string[] = [];
   const stop = async () => {

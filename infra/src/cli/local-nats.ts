@@ -13,7 +13,8 @@ export interface LocalNats {
   stop(): Promise<void>;
 }
 
-function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+/** True when something accepts connections on host:port within `timeoutMs`. */
+export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host, port });
     const done = (ok: boolean) => {
