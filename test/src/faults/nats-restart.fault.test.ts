@@ -5,7 +5,7 @@ import { burst, describeBurst } from './support/phones.js';
 import { startServices, submissions, type FaultServices } from './support/services.js';
 
 const TRIAL = 'FAULT-NATS-KILL';
-const N = 3_000;
+const N = 2_000;
 const PHONES = 50;
 const PATIENTS = 40;
 
