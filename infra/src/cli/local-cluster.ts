@@ -7,8 +7,6 @@ import { listenAddress } from './nats-config.js';
 
 /** A member's route port is its client port plus this: 4222 routes on 6222, as nats-server's. */
 export const ROUTE_PORT_OFFSET = 2000;
-/** How long a fresh cluster gets to elect its JetStream meta leader and meet its members. */
-const JETSTREAM_READY_TIMEOUT_MS = 60_000;
 
 export interface LocalCluster extends LocalNats {
   /** Each member's configuration file: `nats-server -c <file>` starts it again. */
@@ -74,24 +72,4 @@ export async function ensureLocalCluster(
     stop,
     configFiles,
   };
-}
-
-/** What a cluster still electing its leaders, or still meeting its members, answers. */
-const NOT_YET_PLACED = /no suitable peers|temporarily unavailable|timeout|TIMEOUT|503/;
-
-/**
- * Runs `provision` until the cluster can place every stream on its members: a cluster just
- * started answers "no suitable peers for placement" (or times out) until its members have met
- * and elected a meta leader. Other errors, and the last after a minute, are thrown.
- */
-export async function whenPlaced<T>(provision: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + JETSTREAM_READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      return await provision();
-    } catch (e) {
-      if (Date.now() > deadline || !NOT_YET_PLACED.test(String((e as Error).message))) throw e;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
 }

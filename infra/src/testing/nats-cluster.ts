@@ -1,15 +1,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { clusterOf } from '../access/cluster.js';
 import { renderServerConfig } from '../access/server-config.js';
+import { whenPlaced } from '../cluster-placement.js';
 import { connect } from '../connection.js';
 import { freePort } from './free-port.js';
 import { NatsServer } from './nats-server.js';
 
-/** How long a fresh cluster gets to elect its JetStream meta leader. */
-const JETSTREAM_READY_TIMEOUT_MS = 30_000;
+/** The stream the harness makes and removes to learn that the cluster can place streams. */
+const PLACEMENT_PROBE = 'HARNESS_PLACEMENT_PROBE';
 
 /**
  * A real JetStream cluster for one test file: `size` nats-server processes on 127.0.0.1, routed
@@ -78,21 +79,23 @@ export class NatsCluster {
     return s;
   }
 
-  /** Resolves once the cluster answers JetStream API requests (it has a meta leader). */
+  /**
+   * Resolves once the cluster can place a stream on every member: it has elected a meta leader
+   * and its members have met (a test stream of `size` replicas, in memory, is made and removed).
+   */
   async jetStreamReady(): Promise<void> {
     const conn = await connect({ servers: this.url, name: 'cluster-harness' });
     try {
-      const deadline = Date.now() + JETSTREAM_READY_TIMEOUT_MS;
-      for (;;) {
-        try {
-          // Asks for the account's JetStream information, which only a meta leader gives.
-          await jetstreamManager(conn.nc);
-          return;
-        } catch (e) {
-          if (Date.now() > deadline) throw e;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
+      await whenPlaced(async () => {
+        const jsm = await jetstreamManager(conn.nc);
+        await jsm.streams.add({
+          name: PLACEMENT_PROBE,
+          subjects: [`${PLACEMENT_PROBE}.probe`],
+          num_replicas: this.servers.length,
+          storage: StorageType.Memory,
+        });
+        await jsm.streams.delete(PLACEMENT_PROBE);
+      });
     } finally {
       await conn.drain();
     }
