@@ -5,7 +5,7 @@ import { hash } from 'bcryptjs';
 import type { Topology } from '../topology.js';
 import { credentialsFile, natsDir, readCredentialsFile } from './credentials.js';
 import { natsPermissions } from './permissions.js';
-import { renderServerConfig } from './server-config.js';
+import { renderServerConfig, type ClusterListen } from './server-config.js';
 import { SERVICES, type ServiceNeeds } from './services.js';
 
 /**
@@ -34,6 +34,11 @@ export interface NatsConfigOptions {
   /** New passwords for every user; by default each user keeps the one in its env file. */
   rotate?: boolean;
   services?: Record<string, ServiceNeeds>;
+  /**
+   * A member of a cluster: its name, its `cluster` block, and its own store and configuration
+   * file (the users' env files stay in `<DATA_DIR>/nats`, shared by every member).
+   */
+  member?: { serverName: string; cluster: ClusterListen; storeDir: string; configFile: string };
 }
 
 export interface NatsConfigResult {
@@ -75,10 +80,18 @@ export async function writeNatsConfig(o: NatsConfigOptions): Promise<NatsConfigR
     configured.push({ user, passwordHash: await hash(password, BCRYPT_COST), permissions: perms });
     users.push({ user, envFile, password: kept ? 'kept' : 'new' });
   }
-  const configFile = natsConfigFile(o.dataDir);
+  const configFile = o.member?.configFile ?? natsConfigFile(o.dataDir);
+  if (o.member) await mkdir(o.member.storeDir, { recursive: true, mode: PRIVATE_DIR });
   await writePrivate(
     configFile,
-    renderServerConfig({ host: o.host, port: o.port, storeDir: dir, users: configured }),
+    renderServerConfig({
+      host: o.host,
+      port: o.port,
+      storeDir: o.member?.storeDir ?? dir,
+      users: configured,
+      serverName: o.member?.serverName,
+      cluster: o.member?.cluster,
+    }),
   );
   return { configFile, users };
 }

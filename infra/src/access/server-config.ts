@@ -14,7 +14,21 @@ export interface ServerConfigOptions {
   port: number;
   /** JetStream's store directory. */
   storeDir: string;
+  /** Who may connect; none: anyone, without credentials (the test harnesses' servers). */
   users: ConfiguredUser[];
+  /** The server's name in a cluster: what stream info names as leader and replicas. */
+  serverName?: string;
+  /** Membership of a cluster: its name, where this server listens for routes, and the routes. */
+  cluster?: ClusterListen;
+}
+
+/** The `cluster` block of one member (see clusterOf). */
+export interface ClusterListen {
+  name: string;
+  host: string;
+  port: number;
+  /** `nats-route://host:port` of every member, this one included (nats-server skips itself). */
+  routes: string[];
 }
 
 /** Drops empty lists: nats-server reads an absent list and an empty one alike, a reader not. */
@@ -43,14 +57,25 @@ export function renderServerConfig(o: ServerConfigOptions): string {
       },
     })),
   };
+  const cluster = o.cluster && {
+    name: o.cluster.name,
+    listen: hostPort(o.cluster.host, o.cluster.port),
+    routes: o.cluster.routes,
+  };
   return [
     '# nats-server configuration of Cohort, written by `cohort nats-config`.',
     '# The users and their permissions are derived from the topology (infra/src/topology.ts and',
     '# infra/src/access/services.ts): change those and run `cohort nats-config` again rather than',
     '# editing this file. Passwords are in <user>.env beside it; here are only their bcrypt hashes.',
-    `listen: ${JSON.stringify(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`)}`,
+    ...(o.serverName ? [`server_name: ${JSON.stringify(o.serverName)}`] : []),
+    `listen: ${JSON.stringify(hostPort(o.host, o.port))}`,
     `jetstream: ${JSON.stringify({ store_dir: o.storeDir })}`,
-    `authorization: ${JSON.stringify(authorization, null, 2)}`,
+    ...(cluster ? [`cluster: ${JSON.stringify(cluster, null, 2)}`] : []),
+    ...(o.users.length > 0 ? [`authorization: ${JSON.stringify(authorization, null, 2)}`] : []),
     '',
   ].join('\n');
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -13,7 +13,8 @@ export interface LocalNats {
   stop(): Promise<void>;
 }
 
-function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+/** True when something accepts connections on host:port within `timeoutMs`. */
+export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host, port });
     const done = (ok: boolean) => {
@@ -68,6 +69,8 @@ export async function ensureLocalNats(
   dataDir: string,
   log: (s: string) => void,
   configure?: (port: number) => Promise<string>,
+  /** Its JetStream store and log: `<dataDir>/nats` by default (a cluster's members differ). */
+  storeDir = join(dataDir, 'nats'),
 ): Promise<LocalNats> {
   const first = url.split(',')[0]!.trim();
   const u = new URL(first.includes('://') ? first : `nats://${first}`);
@@ -83,7 +86,6 @@ export async function ensureLocalNats(
     );
   }
   const bin = ensureBinary(log);
-  const storeDir = join(dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
   const logFile = await open(join(storeDir, 'nats-server.log'), 'a');
   const config = configure ? await configure(port) : undefined;

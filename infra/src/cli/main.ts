@@ -17,7 +17,9 @@ import { cmdUp } from './up.js';
 const USAGE = `cohort — operate a Cohort installation
 
 Usage:
-  cohort up [--dev]     find or start NATS, provision, run every service (Turborepo)
+  cohort up [--dev] [--cluster N]
+                        find or start NATS (N local nats-servers as a cluster), provision,
+                        run every service (Turborepo)
   cohort provision      create or update streams, buckets and durables (idempotent; as admin)
   cohort nats-config    write the nats-server configuration and each NATS user's env file
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
@@ -72,7 +74,12 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command: ${cmd}`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // Node's argument errors have string codes; NATS's errors may carry numbers.
+    const code = (e as { code?: unknown }).code;
+    if (
+      e instanceof UsageError ||
+      (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+    ) {
       const usages: Record<string, string> = {
         dlq: DLQ_USAGE,
         token: TOKEN_USAGE,

@@ -4,7 +4,10 @@ import { writeNatsConfig } from '../access/nats-config.js';
 import { DEFAULT_NATS_URL } from '../connection.js';
 import { dataDirFrom } from '../data-dir.js';
 import { topology, topologyOptionsFromEnv } from '../topology.js';
-import { ensureLocalNats } from './local-nats.js';
+import { UsageError } from './errors.js';
+import { whenPlaced } from '../cluster-placement.js';
+import { ensureLocalCluster } from './local-cluster.js';
+import { ensureLocalNats, type LocalNats } from './local-nats.js';
 import { spawnGroup, type ProcessGroup } from './process-group.js';
 import { cmdProvision } from './provision.js';
 
@@ -27,10 +30,19 @@ const CREDENTIAL_VARIABLES = ['NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN'];
  * every service through Turborepo, each as its own NATS user (its env file under
  * `<DATA_DIR>/nats`). Runs until turbo ends or a SIGINT/SIGTERM reaches this process (Ctrl-C,
  * or a supervisor): then stops turbo, every service under it and the nats-server it started,
- * and returns 0.
+ * and returns 0. With `--cluster N`: N local nats-servers as one JetStream cluster (see
+ * ensureLocalCluster), streams with N replicas (at most 5; COHORT_REPLICAS overrides), and every
+ * process given every member's URL.
  */
 export async function cmdUp(args: string[], err: (s: string) => void): Promise<number> {
-  const { values } = parseArgs({ args, options: { dev: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { dev: { type: 'boolean' }, cluster: { type: 'string' } },
+  });
+  const clusterSize = values.cluster === undefined ? undefined : Number(values.cluster);
+  if (clusterSize !== undefined && !(Number.isInteger(clusterSize) && clusterSize >= 1)) {
+    throw new UsageError(`--cluster takes the number of nats-servers, not ${values.cluster}`);
+  }
   let stopSignal: NodeJS.Signals | undefined;
   let services: ProcessGroup | undefined;
   let stopped: Promise<boolean> | undefined;
@@ -44,27 +56,41 @@ export async function cmdUp(args: string[], err: (s: string) => void): Promise<n
   process.on('SIGTERM', onSignal);
   try {
     const dataDir = dataDirFrom();
+    const url = process.env.NATS_URL ?? DEFAULT_NATS_URL;
+    // In a cluster every stream gets a replica on each member, up to JetStream's five.
+    const replicas =
+      process.env.COHORT_REPLICAS ??
+      (clusterSize === undefined ? undefined : String(Math.min(clusterSize, 5)));
+    const topo = topology(topologyOptionsFromEnv({ ...process.env, COHORT_REPLICAS: replicas }));
     const configure = async (port: number) => {
       const r = await writeNatsConfig({
         dataDir,
         host: '127.0.0.1',
         port,
-        topology: topology(topologyOptionsFromEnv()),
+        topology: topo,
       });
       const fresh = r.users.filter((u) => u.password === 'new').map((u) => u.user);
       err(`wrote ${r.configFile}${fresh.length ? ` (new users: ${fresh.join(', ')})` : ''}`);
       return r.configFile;
     };
-    const nats = await ensureLocalNats(
-      process.env.NATS_URL ?? DEFAULT_NATS_URL,
-      dataDir,
-      err,
-      configure,
-    );
+    let nats: LocalNats;
+    if (clusterSize) {
+      const cluster = await ensureLocalCluster(clusterSize, url, dataDir, topo, err);
+      err(
+        `cluster of ${clusterSize} at ${cluster.url}; a member stopped starts again with ` +
+          `nats-server -c <its file>: ${cluster.configFiles.join(', ')}`,
+      );
+      nats = cluster;
+    } else {
+      nats = await ensureLocalNats(url, dataDir, err, configure);
+    }
     const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: nats.url, DATA_DIR: dataDir };
+    if (replicas) env.COHORT_REPLICAS = replicas;
     if (nats.started) for (const v of CREDENTIAL_VARIABLES) delete env[v];
     try {
-      if (!stopSignal) await cmdProvision(err, env);
+      if (!stopSignal) {
+        await (clusterSize ? whenPlaced(() => cmdProvision(err, env)) : cmdProvision(err, env));
+      }
       if (stopSignal) return 0;
       const task = values.dev ? 'dev' : 'start';
       err(`running every service: turbo run ${task}`);
@@ -83,7 +109,7 @@ export async function cmdUp(args: string[], err: (s: string) => void): Promise<n
       return code;
     } finally {
       if (nats.started) {
-        err('stopping the nats-server started by cohort up');
+        err(`stopping the nats-server${clusterSize ? 's' : ''} started by cohort up`);
         await nats.stop();
       }
     }

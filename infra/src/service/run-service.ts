@@ -22,6 +22,7 @@ import { SubscriberEnv } from '../subscriber/options.js';
 import { startProjections, type RunningProjections } from '../subscriber/service.js';
 import { topology, TopologyEnv, topologyOptions } from '../topology.js';
 import { exitWhenLost, onShutdown } from './shutdown.js';
+import { natsServerFacts, warnWhenNotPowerSafe } from './nats-durability.js';
 import { awaitTopology } from './topology-gate.js';
 
 /** Exit code of a service that cannot start with the configuration it was given. */
@@ -130,6 +131,7 @@ export async function runService<
     port: config.PORT,
     host: config.HOST,
   });
+  warnWhenNotPowerSafe(conn, log, config.COHORT_REPLICAS ?? 1);
   const ready: Record<string, ReadinessCheck> = { nats: natsReady(conn) };
   if (store) ready.database = databaseReady(store);
   let running: RunningProjections | undefined;
@@ -138,8 +140,11 @@ export async function runService<
   if (projections.length > 0) {
     ready.consumers = () => (running ? running.ready() : Promise.resolve('starting'));
   }
-  const info =
-    projections.length > 0 ? async () => ({ lag: running ? await running.lag() : {} }) : undefined;
+  // Which server it is connected to (version, cluster size) and, with projections, their lag.
+  const info = async () => ({
+    nats: natsServerFacts(conn) ?? null,
+    ...(projections.length > 0 ? { lag: running ? await running.lag() : {} } : {}),
+  });
   const stops: (() => Promise<void>)[] = [];
   const ctx: ServiceContext<S> = {
     config,

@@ -1,4 +1,5 @@
 export { NatsServer } from './nats-server.js';
+export { NatsCluster } from './nats-cluster.js';
 export { SecuredNats } from './secured-nats.js';
 export { freePort } from './free-port.js';
 export { testStores, type TestStore } from './stores.js';

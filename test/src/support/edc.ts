@@ -74,7 +74,11 @@ export async function getJson<T>(
 }
 
 /** Every report of a trial, following the cursor. */
-export async function allReports(svc: ServiceProcess, trialId: string, patientId?: string) {
+export async function allReports(
+  svc: Pick<ServiceProcess, 'url'>,
+  trialId: string,
+  patientId?: string,
+) {
   const items: { eventId: string; requestId: string; patientId: string }[] = [];
   let cursor: string | null = null;
   const base = patientId
@@ -90,7 +94,7 @@ export async function allReports(svc: ServiceProcess, trialId: string, patientId
   return items;
 }
 
-export async function summary(svc: ServiceProcess, trialId: string) {
+export async function summary(svc: Pick<ServiceProcess, 'url'>, trialId: string) {
   const r = await getJson<{ reports: number; patients: number }>(
     `${svc.url}/v1/trials/${trialId}/summary`,
   );
