@@ -5,7 +5,7 @@ import { hash } from 'bcryptjs';
 import type { Topology } from '../topology.js';
 import { credentialsFile, natsDir, readCredentialsFile } from './credentials.js';
 import { natsPermissions } from './permissions.js';
-import { renderServerConfig } from './server-config.js';
+import { renderAuthorization, renderServerConfig } from './server-config.js';
 import { SERVICES, type ServiceNeeds } from './services.js';
 
 /**
@@ -80,5 +80,11 @@ export async function writeNatsConfig(o: NatsConfigOptions): Promise<NatsConfigR
     configFile,
     renderServerConfig({ host: o.host, port: o.port, storeDir: dir, users: configured }),
   );
+  await writePrivate(authorizationFile(o.dataDir), renderAuthorization(configured));
   return { configFile, users };
+}
+
+/** The users and permissions alone, for a cluster's own configuration to include. */
+export function authorizationFile(dataDir: string): string {
+  return join(natsDir(dataDir), 'authorization.conf');
 }

@@ -33,8 +33,24 @@ function withoutEmpty(p: { allow: string[]; deny: string[] }) {
  * as variables. No `no_auth_user`: a connection without credentials is refused.
  */
 export function renderServerConfig(o: ServerConfigOptions): string {
+  return [
+    '# nats-server configuration of Cohort, written by `cohort nats-config`.',
+    '# The users and their permissions are derived from the topology (infra/src/topology.ts and',
+    '# infra/src/access/services.ts): change those and run `cohort nats-config` again rather than',
+    '# editing this file. Passwords are in <user>.env beside it; here are only their bcrypt hashes.',
+    `listen: ${JSON.stringify(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`)}`,
+    `jetstream: ${JSON.stringify({ store_dir: o.storeDir })}`,
+    renderAuthorization(o.users),
+  ].join('\n');
+}
+
+/**
+ * The `authorization` block alone, for a server whose own configuration (a cluster's, with its
+ * routes and store) includes it: `include "authorization.conf"`.
+ */
+export function renderAuthorization(users: ConfiguredUser[]): string {
   const authorization = {
-    users: o.users.map((u) => ({
+    users: users.map((u) => ({
       user: u.user,
       password: u.passwordHash,
       permissions: {
@@ -43,14 +59,5 @@ export function renderServerConfig(o: ServerConfigOptions): string {
       },
     })),
   };
-  return [
-    '# nats-server configuration of Cohort, written by `cohort nats-config`.',
-    '# The users and their permissions are derived from the topology (infra/src/topology.ts and',
-    '# infra/src/access/services.ts): change those and run `cohort nats-config` again rather than',
-    '# editing this file. Passwords are in <user>.env beside it; here are only their bcrypt hashes.',
-    `listen: ${JSON.stringify(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`)}`,
-    `jetstream: ${JSON.stringify({ store_dir: o.storeDir })}`,
-    `authorization: ${JSON.stringify(authorization, null, 2)}`,
-    '',
-  ].join('\n');
+  return `authorization: ${JSON.stringify(authorization, null, 2)}\n`;
 }
