@@ -15,38 +15,26 @@
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newEventId, protocolSubject, reportSubject, type ReportsEvent } from '@cohort/contracts';
+import { type ReportsEvent } from '@cohort/contracts';
 import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
+import { type Envelope, type Sql } from '@cohort/infra';
 import {
-  JetStreamEventStore,
-  Publisher,
-  type Connection,
-  type Envelope,
-  type Sql,
-} from '@cohort/infra';
-import {
-  connect,
   INBOX_MIGRATIONS,
   insertInbox,
   openStore,
-  provision,
-  topology,
   type SqlStore,
   NatsServer,
-  reportSubmitted,
-  trialsIn,
 } from '@cohort/infra/testing';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
 import { ServiceProcess } from '../support/service-process.js';
+import { events, fillBacklog, type Report } from './backlog.js';
 import { cpuPerMessage, cpuSample, median, peakRssMb, type CpuSplit } from './proc-stats.js';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Rows per transaction in the raw upsert, the same as the subscriber's default batch. */
 const ROWS_PER_TX = 500;
-const PATIENTS = 1_000;
-const enc = new TextEncoder();
 
 interface Kind {
   name: 'PGlite' | 'PostgreSQL';
@@ -81,14 +69,6 @@ if (process.env.DATABASE_URL) {
     },
   });
 }
-
-function events(n: number) {
-  return Array.from({ length: n }, (_, i) =>
-    reportSubmitted({ trialId: 'BENCH', patientId: `P${i % PATIENTS}` }),
-  );
-}
-
-type Report = ReturnType<typeof events>[number];
 
 /** One transaction's work on a chunk of reports whose stream sequences start at `seq`. */
 type Write = (tx: Sql, chunk: Report[], seq: number) => Promise<unknown>;
@@ -167,64 +147,6 @@ async function rawWrites(
   const cpu = cpuPerMessage(cpu0, await cpuSample(kind.name === 'PostgreSQL', process.pid), n);
   await store.close();
   return { rate, cpu };
-}
-
-async function fillBacklog(nats: NatsServer, n: number) {
-  const conn = await connect({ servers: nats.url, name: 'bench-fill' });
-  await provision(conn, await jetstreamManager(conn.nc), topology());
-  await benchTrial(conn);
-  const p = new Publisher(conn);
-  const inFlight: Promise<unknown>[] = [];
-  for (const e of events(n)) {
-    inFlight.push(
-      p.publish(reportSubject(e.data.trialId, e.data.patientId), enc.encode(JSON.stringify(e)), {
-        msgId: e.id,
-      }),
-    );
-    if (inFlight.length >= 1_000) await Promise.all(inFlight.splice(0));
-  }
-  await Promise.all(inFlight);
-  return conn;
-}
-
-/**
- * The backlog's trial in PROJECTS, active, with a safety rule on the item every report answers
- * (a threshold no answer meets): monitoring checks each report against it, as it would in a
- * trial, and raises nothing. The other subscribers ignore these events.
- */
-async function benchTrial(conn: Connection) {
-  await trialsIn(conn, ['BENCH']);
-  const store = await JetStreamEventStore.open(conn, 'PROJECTS', protocolSubject);
-  const now = new Date().toISOString();
-  await store.append(
-    'BENCH',
-    [
-      {
-        id: newEventId(),
-        type: 'SafetyRuleSet',
-        version: 1,
-        occurredAt: now,
-        recordedAt: now,
-        source: 'bench',
-        actor: { id: 'bench', role: 'sponsor' },
-        reason: 'bench',
-        correlationId: 'bench',
-        causationId: 'bench',
-        data: {
-          projectId: 'BENCH',
-          rule: {
-            ruleId: 'never',
-            questionnaireId: 'Q',
-            itemId: 'a',
-            condition: { kind: 'at-least', value: 1_000 },
-            severity: 'low',
-            acknowledgeWithinMinutes: 60,
-          },
-        },
-      },
-    ],
-    0,
-  );
 }
 
 /** Fetch 500, ack each, until the backlog is consumed: the ceiling of any subscriber. */
