@@ -5,7 +5,7 @@ import { hash } from 'bcryptjs';
 import type { Topology } from '../topology.js';
 import { credentialsFile, natsDir, readCredentialsFile } from './credentials.js';
 import { natsPermissions } from './permissions.js';
-import { renderServerConfig, type ClusterListen } from './server-config.js';
+import { renderAuthorization, renderServerConfig, type ClusterListen } from './server-config.js';
 import { SERVICES, type ServiceNeeds } from './services.js';
 
 /**
@@ -93,5 +93,11 @@ export async function writeNatsConfig(o: NatsConfigOptions): Promise<NatsConfigR
       cluster: o.member?.cluster,
     }),
   );
+  await writePrivate(authorizationFile(o.dataDir), renderAuthorization(configured));
   return { configFile, users };
+}
+
+/** The users and permissions alone, for a cluster's own configuration to include. */
+export function authorizationFile(dataDir: string): string {
+  return join(natsDir(dataDir), 'authorization.conf');
 }

@@ -47,16 +47,6 @@ function withoutEmpty(p: { allow: string[]; deny: string[] }) {
  * as variables. No `no_auth_user`: a connection without credentials is refused.
  */
 export function renderServerConfig(o: ServerConfigOptions): string {
-  const authorization = {
-    users: o.users.map((u) => ({
-      user: u.user,
-      password: u.passwordHash,
-      permissions: {
-        publish: withoutEmpty(u.permissions.publish),
-        subscribe: withoutEmpty(u.permissions.subscribe),
-      },
-    })),
-  };
   const cluster = o.cluster && {
     name: o.cluster.name,
     listen: hostPort(o.cluster.host, o.cluster.port),
@@ -71,9 +61,26 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     `listen: ${JSON.stringify(hostPort(o.host, o.port))}`,
     `jetstream: ${JSON.stringify({ store_dir: o.storeDir })}`,
     ...(cluster ? [`cluster: ${JSON.stringify(cluster, null, 2)}`] : []),
-    ...(o.users.length > 0 ? [`authorization: ${JSON.stringify(authorization, null, 2)}`] : []),
-    '',
+    ...(o.users.length > 0 ? [renderAuthorization(o.users)] : ['']),
   ].join('\n');
+}
+
+/**
+ * The `authorization` block alone, for a server whose own configuration (a cluster's, with its
+ * routes and store) includes it: `include "authorization.conf"`.
+ */
+export function renderAuthorization(users: ConfiguredUser[]): string {
+  const authorization = {
+    users: users.map((u) => ({
+      user: u.user,
+      password: u.passwordHash,
+      permissions: {
+        publish: withoutEmpty(u.permissions.publish),
+        subscribe: withoutEmpty(u.permissions.subscribe),
+      },
+    })),
+  };
+  return `authorization: ${JSON.stringify(authorization, null, 2)}\n`;
 }
 
 function hostPort(host: string, port: number): string {

@@ -11,7 +11,9 @@ export const NATS_CONFIG_USAGE = `cohort nats-config — the nats-server configu
 
 Writes <DATA_DIR>/nats/nats-server.conf (listen address from --host/--port, else NATS_URL;
 JetStream store <DATA_DIR>/nats; the users admin, cli and one per service, with permissions
-derived from the topology) and <DATA_DIR>/nats/<user>.env (NATS_USER, NATS_PASSWORD; mode 0600).
+derived from the topology), <DATA_DIR>/nats/authorization.conf (the users alone, for a
+cluster's own configuration to include) and <DATA_DIR>/nats/<user>.env (NATS_USER,
+NATS_PASSWORD; mode 0600).
 Users keep their passwords unless --rotate. Run nats-server with: nats-server -c <that file>.`;
 
 /** Where NATS_URL's first server listens: the default listen address of the configuration. */

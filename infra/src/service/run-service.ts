@@ -45,6 +45,12 @@ function serviceEnv(defaultPort: number) {
 }
 export type ServiceEnv = z.infer<ReturnType<typeof serviceEnv>>;
 
+/**
+ * Every environment variable runService reads, from its schemas: with a service's own (its
+ * definition's `env`), all that a deployment may set for that service.
+ */
+export const SERVICE_ENV_VARIABLES: readonly string[] = Object.keys(serviceEnv(0).shape);
+
 export interface ServiceContext<S extends z.ZodRawShape> {
   /** The parsed configuration: the common variables and the service's own. */
   config: ServiceEnv & z.infer<z.ZodObject<S>>;

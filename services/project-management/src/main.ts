@@ -1,13 +1,13 @@
 import { runService } from '@cohort/infra';
-import { z } from 'zod';
 import { createApp } from './app.js';
+import { projectManagementEnv } from './env.js';
 import { portfolio, reportCounts } from './portfolio.js';
 import { openStores } from './stores.js';
 
 await runService({
   name: 'project-management',
   port: 3002,
-  env: { EVENTSTORE_CONNECTION_STRING: z.string().min(1).optional() },
+  env: projectManagementEnv,
   database: true,
   projections: [portfolio, reportCounts],
   setup: async ({ conn, config, store: db, api, log, onStop }) => {

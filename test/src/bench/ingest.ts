@@ -2,8 +2,12 @@
 //   1. the HTTP ceiling: epro-api's Hono stack answering after validation, without publishing;
 //   2. the raw JetStream publish rate of the same NATS client (and an await-each baseline);
 //   3. the full endpoint: the real epro-api process storing every report in JetStream;
+//   4. a bare Hono app on @hono/node-server answering a fixed 202: the floor of any HTTP stack,
+//      over which the ceiling's share is what epro-api's middleware costs;
+//   5. for information, when DATABASE_URL is set: the synchronous design, each report inserted
+//      into PostgreSQL before the answer;
 // then checks that the stream holds exactly as many reports as the endpoint answered 202.
-// The two HTTP phases alternate for BENCH_ROUNDS rounds and medians are reported, so a noisy
+// The HTTP phases alternate for BENCH_ROUNDS rounds and medians are reported, so a noisy
 // moment on the machine does not decide the ratio.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,6 +21,8 @@ import {
   trialsIn,
 } from '@cohort/infra/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
+import { dropSchemas, newSchema } from '../support/edc.js';
 import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
@@ -118,16 +124,16 @@ async function rawPublish(
   };
 }
 
-async function ceilingServer(): Promise<{ url: string; stop: () => void }> {
+/** One of the bench's own servers (`test/dist/bench/<script>.js`), once it answers. */
+async function benchServer(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [join(REPO_ROOT, 'test', 'dist', 'bench', 'ceiling-server.js')],
-    {
-      env: { ...process.env, ...identity.env, PORT: String(port), LOG_LEVEL: 'warn' },
-      stdio: 'inherit',
-    },
-  );
+  const proc = spawn(process.execPath, [join(REPO_ROOT, 'test', 'dist', 'bench', `${script}.js`)], {
+    env: { ...process.env, ...identity.env, ...env, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: 'inherit',
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
@@ -137,7 +143,17 @@ async function ceilingServer(): Promise<{ url: string; stop: () => void }> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new Error('ceiling server did not start');
+  throw new Error(`${script} did not start`);
+}
+
+/** The synchronous design's server, in a PostgreSQL schema of its own (dropped at the end). */
+async function syncServer(url: string) {
+  const schema = newSchema();
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  return benchServer('sync-postgres-server', { DATABASE_URL: url, DATABASE_SCHEMA: schema });
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(10);
@@ -156,21 +172,35 @@ try {
   await provision(setup, await jetstreamManager(setup.nc), topology());
   await trialsIn(setup, ['BENCH']);
   await setup.drain();
-  const ceil = await ceilingServer();
+  const bare = await benchServer('bare-hono-server');
+  const ceil = await benchServer('ceiling-server');
   const api = await ServiceProcess.start('epro-api', { NATS_URL: nats.url });
+  const sync = process.env.DATABASE_URL ? await syncServer(process.env.DATABASE_URL) : undefined;
   console.error('warm-up');
   const warm = [await reports(ceil.url, WARMUP_SECONDS), await reports(api.url, WARMUP_SECONDS)];
+  await reports(bare.url, WARMUP_SECONDS);
+  if (sync) await reports(sync.url, WARMUP_SECONDS);
+  const bareRuns: LoadResult[] = [];
   const ceilingRuns: LoadResult[] = [];
   const fullRuns: LoadResult[] = [];
+  const syncRuns: LoadResult[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
-    console.error(`round ${r}/${ROUNDS}: HTTP ceiling, then full endpoint`);
+    console.error(
+      `round ${r}/${ROUNDS}: bare Hono, HTTP ceiling, full endpoint${sync ? ', synchronous PostgreSQL' : ''}`,
+    );
+    bareRuns.push(await reports(bare.url, SECONDS));
     ceilingRuns.push(await reports(ceil.url, SECONDS));
     fullRuns.push(await reports(api.url, SECONDS));
+    if (sync) syncRuns.push(await reports(sync.url, SECONDS));
   }
+  bare.stop();
   ceil.stop();
+  sync?.stop();
   await api.stop('SIGTERM');
+  const floor = summarize('bare Hono, fixed 202', bareRuns);
   const ceiling = summarize('HTTP ceiling (validate only)', ceilingRuns);
   const full = summarize('full endpoint (202 after PubAck)', fullRuns);
+  const syncRow = sync ? summarize('sync PostgreSQL INSERT, then 202', syncRuns) : undefined;
 
   const accepted = [warm[1]!, ...fullRuns].reduce((n, r) => n + (r.statuses.get(202) ?? 0), 0);
   const conn = await connect({ servers: nats.url, name: 'bench-check' });
@@ -180,17 +210,26 @@ try {
   console.log(
     `\nwhat (medians of ${ROUNDS} rounds)          req|msg/s    p50 ms    p99 ms    errors`,
   );
-  for (const r of [ceiling, full, raw, naive]) {
+  for (const r of [floor, ceiling, full, ...(syncRow ? [syncRow] : []), raw, naive]) {
     console.log(
       `${r.name.padEnd(36)}${fmt(r.rate)}${fmt(r.p50, 2)}${fmt(r.p99, 2)}${fmt(r.errors)}`,
     );
   }
-  console.log(
-    `per round, full/ceiling: ${fullRuns.map((f, i) => (f.rate / ceilingRuns[i]!.rate).toFixed(2)).join(' ')}`,
-  );
+  const perRound = (a: LoadResult[], b: LoadResult[]) =>
+    a.map((x, i) => (x.rate / b[i]!.rate).toFixed(2)).join(' ');
+  console.log(`per round, full/ceiling: ${perRound(fullRuns, ceilingRuns)}`);
+  console.log(`per round, ceiling/bare: ${perRound(ceilingRuns, bareRuns)}`);
   const ratio = full.rate / ceiling.rate;
+  const stack = ceiling.rate / floor.rate;
   console.log('\nratios');
+  console.log(`  HTTP ceiling / bare Hono         ${stack.toFixed(2)}   (goal >= 0.80)`);
   console.log(`  full endpoint / HTTP ceiling      ${ratio.toFixed(2)}   (goal >= 0.70)`);
+  console.log(`  full endpoint / bare Hono         ${(full.rate / floor.rate).toFixed(2)}`);
+  if (syncRow) {
+    console.log(`  full endpoint / sync PostgreSQL   ${(full.rate / syncRow.rate).toFixed(2)}`);
+  } else {
+    console.log('  sync PostgreSQL not measured: set DATABASE_URL to include it.');
+  }
   console.log(`  full endpoint / raw publish       ${(full.rate / raw.rate).toFixed(2)}`);
   console.log(`  raw publish / awaiting each       ${(raw.rate / naive.rate).toFixed(2)}`);
   console.log('\ncheck');
@@ -198,9 +237,12 @@ try {
   console.log(
     `  202 answers: ${accepted}, reports in the stream: ${stored}: ${same ? 'equal' : 'DIFFERENT'}`,
   );
-  const met = same && full.errors === 0 && ratio >= 0.7;
-  console.log(`  goal ${met ? 'met' : 'NOT met'}: ratio >= 0.70, zero errors, every 202 stored`);
+  const met = same && full.errors === 0 && ratio >= 0.7 && stack >= 0.8;
+  console.log(
+    `  goal ${met ? 'met' : 'NOT met'}: full/ceiling >= 0.70, ceiling/bare >= 0.80, zero errors, every 202 stored`,
+  );
   process.exitCode = same && full.errors === 0 ? 0 : 1;
 } finally {
   await nats.dispose();
+  await dropSchemas();
 }

@@ -7,43 +7,34 @@
 //      (inbox rows, summaries, commit, ack), and its peak RSS at two backlog sizes; and the
 //      monitoring process's over the same backlog (diary entries, each checked against a rule);
 //   4. the subscriber's database work alone, without NATS: inbox rows and the EDC statement;
-//   5. where the CPU went, per message, and how many cores that kept busy (from /proc, on Linux).
-// BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it.
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+//   5. where the CPU went, per message, and how many cores that kept busy (from /proc, on Linux);
+//      the drain's CPU per message over the raw upsert's is the projection's overhead.
+// BENCH_BACKLOG (default 100000) sets the larger backlog; the smaller one is half of it. Every
+// phase runs BENCH_ROUNDS times (default 3), the phases of a round one after the other, and the
+// medians are reported; peak RSS is the highest of the rounds.
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newEventId, protocolSubject, reportSubject, type ReportsEvent } from '@cohort/contracts';
+import { type ReportsEvent } from '@cohort/contracts';
 import { caseReports, migrations as edcMigrations } from '@cohort/edc/case-reports';
+import { type Envelope, type Sql } from '@cohort/infra';
 import {
-  JetStreamEventStore,
-  Publisher,
-  type Connection,
-  type Envelope,
-  type Sql,
-} from '@cohort/infra';
-import {
-  connect,
   INBOX_MIGRATIONS,
   insertInbox,
   openStore,
-  provision,
-  topology,
   type SqlStore,
   NatsServer,
-  reportSubmitted,
-  trialsIn,
 } from '@cohort/infra/testing';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { dropSchemas, edcEnv, metric, newSchema } from '../support/edc.js';
 import { ServiceProcess } from '../support/service-process.js';
+import { events, fillBacklog, type Report } from './backlog.js';
+import { cpuPerMessage, cpuSample, median, peakRssMb, type CpuSplit } from './proc-stats.js';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Rows per transaction in the raw upsert, the same as the subscriber's default batch. */
 const ROWS_PER_TX = 500;
-const PATIENTS = 1_000;
-const enc = new TextEncoder();
-/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
-const CLOCK_TICKS = 100;
 
 interface Kind {
   name: 'PGlite' | 'PostgreSQL';
@@ -78,14 +69,6 @@ if (process.env.DATABASE_URL) {
     },
   });
 }
-
-function events(n: number) {
-  return Array.from({ length: n }, (_, i) =>
-    reportSubmitted({ trialId: 'BENCH', patientId: `P${i % PATIENTS}` }),
-  );
-}
-
-type Report = ReturnType<typeof events>[number];
 
 /** One transaction's work on a chunk of reports whose stream sequences start at `seq`. */
 type Write = (tx: Sql, chunk: Report[], seq: number) => Promise<unknown>;
@@ -154,74 +137,16 @@ async function rawWrites(
   await store.migrate('cohort', INBOX_MIGRATIONS);
   await store.migrate('bench', edcMigrations);
   const all = events(n);
-  const cpu0 = await cpuSample(kind, process.pid);
+  const cpu0 = await cpuSample(kind.name === 'PostgreSQL', process.pid);
   const start = performance.now();
   for (let i = 0; i < n; i += ROWS_PER_TX) {
     const chunk = all.slice(i, i + ROWS_PER_TX);
     await store.transaction((tx) => write(tx, chunk, i + 1));
   }
   const rate = n / ((performance.now() - start) / 1000);
-  const cpu = cpuPerMessage(cpu0, await cpuSample(kind, process.pid), n);
+  const cpu = cpuPerMessage(cpu0, await cpuSample(kind.name === 'PostgreSQL', process.pid), n);
   await store.close();
   return { rate, cpu };
-}
-
-async function fillBacklog(nats: NatsServer, n: number) {
-  const conn = await connect({ servers: nats.url, name: 'bench-fill' });
-  await provision(conn, await jetstreamManager(conn.nc), topology());
-  await benchTrial(conn);
-  const p = new Publisher(conn);
-  const inFlight: Promise<unknown>[] = [];
-  for (const e of events(n)) {
-    inFlight.push(
-      p.publish(reportSubject(e.data.trialId, e.data.patientId), enc.encode(JSON.stringify(e)), {
-        msgId: e.id,
-      }),
-    );
-    if (inFlight.length >= 1_000) await Promise.all(inFlight.splice(0));
-  }
-  await Promise.all(inFlight);
-  return conn;
-}
-
-/**
- * The backlog's trial in PROJECTS, active, with a safety rule on the item every report answers
- * (a threshold no answer meets): monitoring checks each report against it, as it would in a
- * trial, and raises nothing. The other subscribers ignore these events.
- */
-async function benchTrial(conn: Connection) {
-  await trialsIn(conn, ['BENCH']);
-  const store = await JetStreamEventStore.open(conn, 'PROJECTS', protocolSubject);
-  const now = new Date().toISOString();
-  await store.append(
-    'BENCH',
-    [
-      {
-        id: newEventId(),
-        type: 'SafetyRuleSet',
-        version: 1,
-        occurredAt: now,
-        recordedAt: now,
-        source: 'bench',
-        actor: { id: 'bench', role: 'sponsor' },
-        reason: 'bench',
-        correlationId: 'bench',
-        causationId: 'bench',
-        data: {
-          projectId: 'BENCH',
-          rule: {
-            ruleId: 'never',
-            questionnaireId: 'Q',
-            itemId: 'a',
-            condition: { kind: 'at-least', value: 1_000 },
-            severity: 'low',
-            acknowledgeWithinMinutes: 60,
-          },
-        },
-      },
-    ],
-    0,
-  );
 }
 
 /** Fetch 500, ack each, until the backlog is consumed: the ceiling of any subscriber. */
@@ -244,55 +169,6 @@ async function rawConsume(n: number): Promise<number> {
   await conn.drain();
   await nats.dispose();
   return rate;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; 0 where unreadable. */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of every process named `postgres` on this machine (server, backends, writers). */
-async function postgresCpuSeconds(): Promise<number> {
-  let total = 0;
-  for (const pid of await readdir('/proc').catch(() => [])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'postgres') total += await cpuSeconds(Number(pid));
-  }
-  return total;
-}
-
-/** Where the CPU of one phase went, in microseconds per message or row. */
-interface CpuSplit {
-  client: number;
-  database: number;
-  nats: number;
-}
-
-async function cpuSample(kind: Kind, clientPid: number, natsPid?: number) {
-  return {
-    client: await cpuSeconds(clientPid),
-    database: kind.name === 'PostgreSQL' ? await postgresCpuSeconds() : 0,
-    nats: await cpuSeconds(natsPid),
-  };
-}
-
-function cpuPerMessage(a: CpuSplit, b: CpuSplit, n: number): CpuSplit {
-  const us = (k: keyof CpuSplit) => ((b[k] - a[k]) * 1e6) / n;
-  return { client: us('client'), database: us('database'), nats: us('nats') };
-}
-
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 /** A service's process over a pre-filled backlog: rate from its durable's first ack to its last. */
@@ -321,11 +197,15 @@ async function drain(
     if (floor > 0 && t0 === 0) {
       t0 = performance.now();
       floor0 = floor;
-      cpu0 = await cpuSample(kind, edc.proc.pid!, nats.pid);
+      cpu0 = await cpuSample(kind.name === 'PostgreSQL', edc.proc.pid!, nats.pid);
     }
   }
   const rate = (n - floor0) / ((performance.now() - t0) / 1000);
-  const cpu = cpuPerMessage(cpu0!, await cpuSample(kind, edc.proc.pid!, nats.pid), n - floor0);
+  const cpu = cpuPerMessage(
+    cpu0!,
+    await cpuSample(kind.name === 'PostgreSQL', edc.proc.pid!, nats.pid),
+    n - floor0,
+  );
   const rssMb = await peakRssMb(edc.proc.pid!);
   await edc.waitReady();
   const batches = await metric(edc, 'cohort_subscriber_batch_size_count', durable);
@@ -340,85 +220,126 @@ async function drain(
   return { rate, rssMb, cpu };
 }
 
+/** One phase's result: messages per second, CPU per message, the process's peak RSS. */
+interface Measured {
+  rate: number;
+  cpu: CpuSplit;
+  rssMb?: number;
+}
+
+/** Medians of the rounds' rates and CPU, and the highest peak RSS. */
+function summarize(runs: Measured[]): Measured {
+  const cpu = (k: keyof CpuSplit) => median(runs.map((r) => r.cpu[k]));
+  return {
+    rate: median(runs.map((r) => r.rate)),
+    cpu: { client: cpu('client'), database: cpu('database'), nats: cpu('nats') },
+    rssMb: Math.max(...runs.map((r) => r.rssMb ?? 0)),
+  };
+}
+
+const PHASES = ['upsert', 'insert', 'alone', 'half', 'full', 'monitoring'] as const;
+type Phase = (typeof PHASES)[number];
+
+async function runPhase(kind: Kind, phase: Phase): Promise<Measured> {
+  switch (phase) {
+    case 'upsert':
+      return rawWrites(kind, BACKLOG, rawWrite(false));
+    case 'insert':
+      return rawWrites(kind, BACKLOG, rawWrite(true));
+    case 'alone':
+      return rawWrites(kind, BACKLOG, subscriberWrite);
+    case 'half':
+      return drain(kind, BACKLOG / 2);
+    case 'full':
+      return drain(kind, BACKLOG);
+    case 'monitoring':
+      return drain(kind, BACKLOG, 'monitoring', 'monitoring-diaries');
+  }
+}
+
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(10);
+/** Service + database CPU: what the raw upsert also pays; NATS is the server's share. */
+const ownCpu = (m: Measured) => m.cpu.client + m.cpu.database;
 try {
   console.error(
-    `bench:projection: backlog ${BACKLOG} (and ${BACKLOG / 2}), ${ROWS_PER_TX} rows per transaction`,
+    `bench:projection: backlog ${BACKLOG} (and ${BACKLOG / 2}), ${ROWS_PER_TX} rows per transaction, ${ROUNDS} rounds`,
   );
-  console.error('raw consume-and-ack');
-  const consume = await rawConsume(BACKLOG);
+  for (const kind of kinds) {
+    console.error(`${kind.name}: warm-up`);
+    await rawWrites(kind, 10_000, rawWrite(false)); // JIT, the database's first pages
+  }
+  const consumeRuns: Measured[] = [];
+  const runs = new Map<string, Measured[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.error(`round ${round}/${ROUNDS}: raw consume-and-ack`);
+    consumeRuns.push({ rate: await rawConsume(BACKLOG), cpu: { client: 0, database: 0, nats: 0 } });
+    for (const kind of kinds) {
+      for (const phase of PHASES) {
+        console.error(`round ${round}/${ROUNDS}: ${kind.name} ${phase}`);
+        const key = `${kind.name} ${phase}`;
+        runs.set(key, [...(runs.get(key) ?? []), await runPhase(kind, phase)]);
+      }
+    }
+  }
+  const consume = summarize(consumeRuns).rate;
+  const result = (kind: Kind, phase: Phase) => summarize(runs.get(`${kind.name} ${phase}`)!);
+
   const rows: string[] = [];
   const ratios: string[] = [];
   const cpuRows: string[] = [];
+  const rssRows: string[] = [];
   // Cores kept busy = CPU seconds per second = total µs per message × messages per second / 1e6.
-  const cpuRow = (what: string, { rate, cpu: c }: { rate: number; cpu: CpuSplit }) => {
-    const total = c.client + c.database + c.nats;
-    return `${what.padEnd(40)}${fmt(c.client, 1)}${fmt(c.database, 1)}${fmt(c.nats, 1)}${fmt(total, 1)}${fmt((total * rate) / 1e6, 2)}`;
+  const cpuRow = (what: string, m: Measured) => {
+    const { client, database, nats } = m.cpu;
+    const total = client + database + nats;
+    return `${what.padEnd(40)}${fmt(client, 1)}${fmt(database, 1)}${fmt(nats, 1)}${fmt(total, 1)}${fmt((total * m.rate) / 1e6, 2)}`;
   };
   for (const kind of kinds) {
-    console.error(`${kind.name}: raw upsert`);
-    await rawWrites(kind, 10_000, rawWrite(false)); // warm-up: JIT, the database's first pages
-    const upsert = await rawWrites(kind, BACKLOG, rawWrite(false));
-    const insert = await rawWrites(kind, BACKLOG, rawWrite(true));
-    console.error(`${kind.name}: the subscriber's statements alone`);
-    const alone = await rawWrites(kind, BACKLOG, subscriberWrite);
-    console.error(`${kind.name}: edc drain of ${BACKLOG / 2}`);
-    const half = await drain(kind, BACKLOG / 2);
-    console.error(`${kind.name}: edc drain of ${BACKLOG}`);
-    const full = await drain(kind, BACKLOG);
-    console.error(`${kind.name}: monitoring drain of ${BACKLOG}`);
-    const monitoring = await drain(kind, BACKLOG, 'monitoring', 'monitoring-diaries');
-    rows.push(`${`${kind.name} raw batched upsert`.padEnd(40)}${fmt(upsert.rate)}`);
-    rows.push(`${`${kind.name} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert.rate)}`);
-    rows.push(`${`${kind.name} inbox + edc statements, no NATS`.padEnd(40)}${fmt(alone.rate)}`);
-    rows.push(
-      `${`${kind.name} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half.rate)}${fmt(half.rssMb, 1)}`,
-    );
-    rows.push(
-      `${`${kind.name} edc drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(full.rate)}${fmt(full.rssMb, 1)}`,
-    );
-    rows.push(
-      `${`${kind.name} monitoring drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(monitoring.rate)}${fmt(monitoring.rssMb, 1)}`,
-    );
+    const [upsert, insert, alone, half, full, monitoring] = PHASES.map((p) => result(kind, p));
+    const n = kind.name;
+    rows.push(`${`${n} raw batched upsert`.padEnd(40)}${fmt(upsert!.rate)}`);
+    rows.push(`${`${n} raw batched insert (no upsert)`.padEnd(40)}${fmt(insert!.rate)}`);
+    rows.push(`${`${n} inbox + edc statements, no NATS`.padEnd(40)}${fmt(alone!.rate)}`);
+    rows.push(`${`${n} edc drain, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half!.rate)}`);
+    rows.push(`${`${n} edc drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(full!.rate)}`);
+    rows.push(`${`${n} monitoring drain, ${BACKLOG} backlog`.padEnd(40)}${fmt(monitoring!.rate)}`);
+    const rate = (m: Measured) => (m.rate / upsert!.rate).toFixed(2);
+    ratios.push(`  ${n}: edc drain / raw upsert        ${rate(full!)}   (goal >= 0.60)`);
+    ratios.push(`  ${n}: monitoring drain / raw upsert ${rate(monitoring!)}`);
+    ratios.push(`  ${n}: edc drain / raw insert        ${(full!.rate / insert!.rate).toFixed(2)}`);
+    ratios.push(`  ${n}: edc drain / raw consume+ack   ${(full!.rate / consume).toFixed(2)}`);
+    ratios.push(`  ${n}: statements alone / raw upsert ${rate(alone!)}`);
+    ratios.push(`  ${n}: edc drain / statements alone  ${(full!.rate / alone!.rate).toFixed(2)}`);
+    const cpu = (m: Measured) => (ownCpu(m) / ownCpu(upsert!)).toFixed(2);
+    ratios.push(`  ${n}: CPU/msg edc drain / raw upsert        ${cpu(full!)}   (goal <= 2.00)`);
     ratios.push(
-      `  ${kind.name}: edc drain / raw upsert        ${(full.rate / upsert.rate).toFixed(2)}   (goal >= 0.60)`,
+      `  ${n}: CPU/msg monitoring drain / raw upsert ${cpu(monitoring!)}   (goal <= 2.00)`,
     );
-    ratios.push(
-      `  ${kind.name}: monitoring drain / raw upsert ${(monitoring.rate / upsert.rate).toFixed(2)}`,
+    cpuRows.push(cpuRow(`${n} raw batched upsert`, upsert!));
+    cpuRows.push(cpuRow(`${n} inbox + edc statements, no NATS`, alone!));
+    cpuRows.push(cpuRow(`${n} edc drain, ${BACKLOG} backlog`, full!));
+    cpuRows.push(cpuRow(`${n} monitoring drain, ${BACKLOG} backlog`, monitoring!));
+    rssRows.push(`${`${n} edc, ${BACKLOG / 2} backlog`.padEnd(40)}${fmt(half!.rssMb!, 1)}`);
+    rssRows.push(`${`${n} edc, ${BACKLOG} backlog`.padEnd(40)}${fmt(full!.rssMb!, 1)}`);
+    rssRows.push(
+      `${`${n} monitoring, ${BACKLOG} backlog`.padEnd(40)}${fmt(monitoring!.rssMb!, 1)}`,
     );
-    ratios.push(
-      `  ${kind.name}: edc drain / raw insert        ${(full.rate / insert.rate).toFixed(2)}`,
-    );
-    ratios.push(
-      `  ${kind.name}: edc drain / raw consume+ack   ${(full.rate / consume).toFixed(2)}`,
-    );
-    ratios.push(
-      `  ${kind.name}: statements alone / raw upsert ${(alone.rate / upsert.rate).toFixed(2)}`,
-    );
-    ratios.push(
-      `  ${kind.name}: edc drain / statements alone  ${(full.rate / alone.rate).toFixed(2)}`,
-    );
-    ratios.push(
-      `  ${kind.name}: peak RSS ${BACKLOG} / ${BACKLOG / 2} backlog   ${(full.rssMb / half.rssMb).toFixed(2)}   (goal: ~1, flat)`,
-    );
-    cpuRows.push(cpuRow(`${kind.name} raw batched upsert`, upsert));
-    cpuRows.push(cpuRow(`${kind.name} inbox + edc statements, no NATS`, alone));
-    cpuRows.push(cpuRow(`${kind.name} edc drain, ${BACKLOG} backlog`, full));
-    cpuRows.push(cpuRow(`${kind.name} monitoring drain, ${BACKLOG} backlog`, monitoring));
   }
-  console.log(`\n${'what'.padEnd(40)}    msgs/s   peak RSS MB`);
+  console.log(`\n${`what (medians of ${ROUNDS} rounds)`.padEnd(40)}    msgs/s`);
   console.log(`${'raw consume-and-ack (fetch 500, ack)'.padEnd(40)}${fmt(consume)}`);
   for (const r of rows) console.log(r);
-  console.log('\nratios');
+  console.log('\nratios (CPU/msg: the process and its database, NATS server not counted)');
   for (const r of ratios) console.log(r);
   // Where the time goes: with every core busy, rate = cores / total CPU per message.
   console.log(
     `\nCPU per message, microseconds (${cpus().length} cores; PGlite's database is inside the process)`,
   );
   console.log(
-    `${''.padEnd(40)}${'bench/edc'.padStart(10)}${'postgres'.padStart(10)}${'nats'.padStart(10)}${'total'.padStart(10)}${'cores'.padStart(10)}`,
+    `${''.padEnd(40)}${'bench/svc'.padStart(10)}${'postgres'.padStart(10)}${'nats'.padStart(10)}${'total'.padStart(10)}${'cores'.padStart(10)}`,
   );
   for (const r of cpuRows) console.log(r);
+  console.log(`\n${'peak RSS of the service (highest round)'.padEnd(40)}        MB   (goal < 300)`);
+  for (const r of rssRows) console.log(r);
   if (!process.env.DATABASE_URL)
     console.log('\nPostgreSQL not measured: set DATABASE_URL to include it.');
 } finally {
