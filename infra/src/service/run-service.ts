@@ -52,6 +52,11 @@ export interface ServiceContext<S extends z.ZodRawShape> {
   api: Pick<ApiOptions, 'service' | 'auth' | 'metrics' | 'log' | 'ready' | 'info'>;
   /** Runs `stop` at shutdown, after the server closes and before NATS drains (last first). */
   onStop: (stop: () => Promise<void>) => void;
+  /**
+   * Aborted when shutdown begins, before the server closes. The server's close waits for every
+   * request in flight: an answer that never ends by itself (an event stream) must end on it.
+   */
+  stopping: AbortSignal;
 }
 
 export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
@@ -77,8 +82,9 @@ export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
  * `<DATA_DIR>/nats`), provisions the topology with its durables where that user may (else
  * verifies it, and waits, not ready, while something is missing; see awaitTopology), opens its
  * store, starts its projections and the dead-letter capture, serves its app, and on SIGTERM or
- * SIGINT stops in order: the server (in-flight requests finish), what setup registered, the
- * projections (the batch in hand is applied and acked), the store, then NATS drains.
+ * SIGINT stops in order: event streams (`stopping`), the server (in-flight requests finish),
+ * what setup registered, the projections (the batch in hand is applied and acked), the store,
+ * then NATS drains.
  */
 export async function runService<
   S extends z.ZodRawShape = z.ZodRawShape,
@@ -137,6 +143,7 @@ export async function runService<
   const info =
     projections.length > 0 ? async () => ({ lag: running ? await running.lag() : {} }) : undefined;
   const stops: (() => Promise<void>)[] = [];
+  const stopping = new AbortController();
   const ctx: ServiceContext<S> = {
     config,
     log,
@@ -144,6 +151,7 @@ export async function runService<
     conn,
     api: { service: def.name, auth, metrics, log, ready, info },
     onStop: (stop) => stops.push(stop),
+    stopping: stopping.signal,
   };
   // The app is built before the first message is pulled: a batch in hand is never kept
   // waiting behind the service's own start-up.
@@ -154,6 +162,7 @@ export async function runService<
   const server = await listen(app, config.PORT, config.HOST);
   log.info({ port: server.port }, 'listening');
   onShutdown(log, async () => {
+    stopping.abort();
     await server.close();
     for (const stop of stops.reverse()) await stop();
     await running?.stop();
