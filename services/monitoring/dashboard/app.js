@@ -24,6 +24,7 @@ function $(id, type) {
 const signInSection = $('sign-in');
 const board = $('board');
 const live = $('live');
+const announce = $('announce');
 
 let token = sessionStorage.getItem(TOKEN_KEY) ?? '';
 let who = '';
@@ -43,6 +44,7 @@ function showSignIn(message = '') {
   board.hidden = true;
   $('session').hidden = true;
   signInSection.hidden = false;
+  announce.textContent = '';
   $('sign-in-error').textContent = message;
   $('token').focus();
 }
@@ -77,23 +79,33 @@ async function start() {
 }
 
 /** @type {Promise<void> | null} */
-let inFlight = null;
-let again = false;
+let running = null;
+/** @type {Promise<void> | null} */
+let queued = null;
 
-/** Fetches everything shown; a call while one runs makes one more run after it. */
+/**
+ * Fetches everything shown. A call while a pass runs queues one more pass after it (shared by
+ * every such call): each caller sees data fetched after its call, and waits at most two passes
+ * however fast updates come.
+ * @returns {Promise<void>}
+ */
 function refresh() {
-  if (inFlight) {
-    again = true;
-    return inFlight;
+  if (!running) {
+    running = Promise.all([loadTrial(), loadOperations()]).then(
+      () => {
+        running = null;
+      },
+      () => {
+        running = null;
+      },
+    );
+    return running;
   }
-  inFlight = (async () => {
-    do {
-      again = false;
-      await Promise.all([loadTrial(), loadOperations()]);
-    } while (again && token);
-    inFlight = null;
-  })();
-  return inFlight;
+  queued ??= running.then(() => {
+    queued = null;
+    return token ? refresh() : undefined;
+  });
+  return queued;
 }
 
 /**
@@ -245,7 +257,7 @@ function onAct(kind, id, what) {
             : { reason: text };
       await call(token, path, { method: 'POST', body });
       await refresh();
-      live.textContent = `${kind === 'redrive' ? 'Redriven' : kind === 'acknowledge' ? 'Acknowledged' : 'Resolved'}: ${id}.`;
+      announce.textContent = `${kind === 'redrive' ? 'Redriven' : kind === 'acknowledge' ? 'Acknowledged' : 'Resolved'}: ${id}.`;
     },
     // After acknowledging, the same alert's Resolve button; else the list's heading.
     next: kind === 'acknowledge' ? `resolve:${id}` : null,

@@ -71,7 +71,7 @@ export const patients = (rows, open) =>
       p.siteId,
       ...complianceCells(p.compliance),
       String(p.findings),
-      button(`Timeline of ${p.patientId}`, 'Show', `timeline:${p.patientId}`, () =>
+      button(`Timeline of ${p.patientId}`, 'Timeline', `timeline:${p.patientId}`, () =>
         open(p.patientId),
       ),
     ]),
@@ -110,7 +110,7 @@ export const timeline = (t) =>
 export const alerts = (items, act) =>
   table(
     'Alerts awaiting action',
-    ['Alert', 'Severity', 'Patient', 'Answer', 'Raised', 'Acknowledge by', 'Status', 'Action'],
+    ['Alert', 'Action', 'Severity', 'Patient', 'Answer', 'Raised', 'Acknowledge by', 'Status'],
     items.map((a) => {
       const what = `alert ${a.alertId} (${a.patientId}, ${a.questionnaireId} ${a.itemId} = ${JSON.stringify(a.value)})`;
       const status = a.acknowledged
@@ -128,13 +128,13 @@ export const alerts = (items, act) =>
             );
       return [
         a.alertId,
+        action,
         h('span', { class: `severity ${a.severity}` }, a.severity),
         a.patientId,
         `${a.questionnaireId} ${a.itemId} = ${JSON.stringify(a.value)}`,
         when(a.raisedAt),
         when(a.acknowledgeBy),
         status,
-        action,
       ];
     }),
     'No alerts awaiting action.',
@@ -162,17 +162,17 @@ export const lag = (p) =>
 export const deadLetters = (items, act) =>
   table(
     'Open dead letters',
-    ['Dead letter', 'Consumer', 'Subject', 'Deliveries', 'Last error', 'Failed', 'Action'],
+    ['Dead letter', 'Action', 'Consumer', 'Subject', 'Deliveries', 'Last error', 'Failed'],
     items.map((d) => [
       d.id,
+      button(`Redrive ${d.id}`, 'Redrive', `redrive:${d.id}`, () =>
+        act('redrive', d.id, `dead letter ${d.id} (${d.consumer}, ${d.subject})`),
+      ),
       d.consumer,
       d.subject,
       String(d.deliveries),
       d.lastError ?? '—',
       when(d.lastFailedAt),
-      button(`Redrive ${d.id}`, 'Redrive', `redrive:${d.id}`, () =>
-        act('redrive', d.id, `dead letter ${d.id} (${d.consumer}, ${d.subject})`),
-      ),
     ]),
     'No open dead letters.',
   );
