@@ -20,6 +20,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, seriousViolations } from '../support/browser.js';
 import { dropSchemas, edcEnv, getJson } from '../support/edc.js';
+import { es256, nowSeconds, payload } from '../support/forge.js';
 import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
@@ -89,10 +90,14 @@ async function signedIn(claims: typeof INVESTIGATOR | typeof OPS): Promise<Page>
   const p = await context.newPage();
   await p.setViewportSize(DESKTOP);
   await p.goto(monitoring.url);
-  await p.getByLabel('Access token').fill(await identity.sign(claims));
-  await p.getByRole('button', { name: 'Sign in' }).click();
+  await paste(p, await identity.sign(claims));
   await p.getByText(`Signed in as ${claims.sub} (${claims.role})`, { exact: true }).waitFor();
   return p;
+}
+
+async function paste(p: Page, token: string) {
+  await p.getByLabel('Access token').fill(token);
+  await p.getByRole('button', { name: 'Sign in' }).click();
 }
 
 const metric = (name: string) => page.locator(`[data-metric="${name}"]`).textContent();
@@ -182,6 +187,19 @@ afterAll(async () => {
 });
 
 describe('the monitoring dashboard in a browser', () => {
+  it('refuses what is not a valid token, saying why', async () => {
+    const p = await context.newPage();
+    await p.goto(monitoring.url);
+    expect(await seriousViolations(p)).toEqual([]);
+    const error = p.locator('#sign-in-error');
+    await paste(p, 'not a token');
+    expect(await error.textContent()).toMatch(/^That is not a token/);
+    await paste(p, await es256(payload({ ...INVESTIGATOR, exp: nowSeconds() - 60 })));
+    await expect.poll(() => error.textContent()).toMatch(/^The server refused the token/);
+    expect(await p.getByLabel('Access token').isVisible()).toBe(true);
+    await p.close();
+  });
+
   it('signs in with a pasted token and shows the trial', async () => {
     page = await signedIn(INVESTIGATOR);
     await expect.poll(() => metric('patients'), { timeout: 15_000 }).toBe('2');
