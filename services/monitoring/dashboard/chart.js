@@ -2,7 +2,6 @@ const SVG = 'http://www.w3.org/2000/svg';
 /** The drawing's own units; it scales to its box's width. */
 const WIDTH = 600;
 const HEIGHT = 160;
-const AXIS = 20;
 
 /**
  * @param {string} tag
@@ -29,7 +28,7 @@ export function submissionsChart(perMinute) {
   figure.dataset.total = String(total);
   const summary = `${total} reports in the last ${perMinute.length} minutes; ${latest} in the latest minute; at most ${peak} in one minute.`;
   const image = svg('svg', {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT + AXIS}`,
+    viewBox: `0 0 ${WIDTH} ${HEIGHT + 1}`,
     role: 'img',
     'aria-label': `Submissions per minute: ${summary}`,
   });
@@ -50,18 +49,17 @@ export function submissionsChart(perMinute) {
     image.append(bar);
   });
   image.append(svg('line', { x1: 0, y1: HEIGHT, x2: WIDTH, y2: HEIGHT, class: 'axis' }));
-  const left = svg('text', { x: 0, y: HEIGHT + AXIS - 4, class: 'label' });
-  left.textContent = `${perMinute.length} min ago`;
-  const right = svg('text', {
-    x: WIDTH,
-    y: HEIGHT + AXIS - 4,
-    class: 'label',
-    'text-anchor': 'end',
-  });
-  right.textContent = 'now';
-  image.append(left, right);
+  // The axis labels in HTML: text in the drawing would shrink with it on a phone.
+  const axis = document.createElement('div');
+  axis.className = 'chart-axis';
+  axis.setAttribute('aria-hidden', 'true');
+  const oldest = document.createElement('span');
+  oldest.textContent = `${perMinute.length} min ago`;
+  const now = document.createElement('span');
+  now.textContent = 'now';
+  axis.append(oldest, now);
   const caption = document.createElement('figcaption');
   caption.textContent = summary;
-  figure.append(image, caption);
+  figure.append(image, axis, caption);
   return figure;
 }

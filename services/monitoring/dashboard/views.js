@@ -86,7 +86,9 @@ export const timeline = (t) =>
     h(
       'p',
       {},
-      `${t.patientId} at ${t.siteId}: ${percent(t.compliance.percent)} on time, ${t.compliance.pending} pending.`,
+      t.compliance.percent === null
+        ? `${t.patientId} at ${t.siteId}: no entry decided yet, ${t.compliance.pending} pending.`
+        : `${t.patientId} at ${t.siteId}: ${percent(t.compliance.percent)} on time, ${t.compliance.pending} pending.`,
     ),
     table(
       `Expected and received entries of ${t.patientId}`,
