@@ -8,6 +8,9 @@ import * as views from './views.js';
 /** The token lives in this tab's session storage: gone when the tab closes. */
 const TOKEN_KEY = 'cohort.monitoring.token';
 const TRIAL_KEY = 'cohort.monitoring.trial';
+/** After an action, how often and how long apart to fetch until the page shows it (~10 s). */
+const SETTLE_TRIES = 20;
+const SETTLE_WAIT_MS = 500;
 
 /**
  * @template {HTMLElement} T
@@ -256,7 +259,17 @@ function onAct(kind, id, what) {
             ? { actionTaken: text }
             : { reason: text };
       await call(token, path, { method: 'POST', body });
-      await refresh();
+      // The views catch up with a recorded change a moment later: fetch until the button just
+      // used is gone (and, after acknowledging, the Resolve button is there), or give up.
+      const shown = () =>
+        !document.querySelector(`[data-focus-key="${CSS.escape(`${kind}:${id}`)}"]`) &&
+        (kind !== 'acknowledge' ||
+          document.querySelector(`[data-focus-key="${CSS.escape(`resolve:${id}`)}"]`));
+      for (let i = 0; i < SETTLE_TRIES && token; i++) {
+        await refresh();
+        if (shown()) break;
+        await new Promise((r) => setTimeout(r, SETTLE_WAIT_MS));
+      }
       announce.textContent = `${kind === 'redrive' ? 'Redriven' : kind === 'acknowledge' ? 'Acknowledged' : 'Resolved'}: ${id}.`;
     },
     // After acknowledging, the same alert's Resolve button; else the list's heading.

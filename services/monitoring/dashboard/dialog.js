@@ -86,6 +86,9 @@ form.addEventListener('submit', (e) => {
 );
 
 dialog.addEventListener('close', () => {
+  // The close event is queued: when it arrives after the dialog was opened again (Escape, then
+  // at once Enter on the same button), it belongs to the previous opening.
+  if (dialog.open) return;
   const action = current;
   current = null;
   if (!action) return;

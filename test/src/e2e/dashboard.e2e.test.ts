@@ -100,6 +100,19 @@ async function paste(p: Page, token: string) {
   await p.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** Fills the open dialog's field and submits it; fails with the dialog's own error if it stays. */
+async function submit(p: Page, title: string, label: string, text: string) {
+  const dialog = p.getByRole('dialog', { name: title });
+  await dialog.getByLabel(label).fill(text);
+  await dialog.locator('button[type=submit]').click();
+  try {
+    await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+  } catch (e) {
+    const error = await dialog.locator('.error').textContent();
+    throw new Error(`the ${title} dialog stayed open, saying "${error}"`, { cause: e });
+  }
+}
+
 const metric = (name: string) => page.locator(`[data-metric="${name}"]`).textContent();
 const focused = (p: Page) =>
   p.evaluate<string | null>(
@@ -142,6 +155,13 @@ beforeAll(async () => {
     severity: 'high',
     acknowledgeWithinMinutes: 60,
     reason: 'PHQ-9 item 9 needs a clinician',
+  });
+  await send('PUT', `${project}/schedule`, as.sponsor, {
+    questionnaireId: 'EQ-5D-5L',
+    frequency: { kind: 'every', days: 1 },
+    windowHours: 24,
+    nonCompliance: { kind: 'missed-in-a-row', count: 3 },
+    reason: 'protocol v1',
   });
   for (const [to, version] of [
     ['enrolling', 1],
@@ -230,6 +250,11 @@ describe('the monitoring dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Timeline of P-1' }).click();
     await expect.poll(() => focused(page)).toBe('timeline-title');
     expect(await page.locator('#timeline').textContent()).toContain('P-1 at SITE-NORTH');
+    // Study day 1 is expected from enrolment: its row says what became of it.
+    const day1 = page
+      .getByRole('table', { name: 'Expected and received entries of P-1' })
+      .getByRole('row', { name: /^1 / });
+    expect(await day1.textContent()).toMatch(/on-time|late|pending/);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshots(page, 'investigator');
   });
@@ -247,17 +272,11 @@ describe('the monitoring dashboard in a browser', () => {
     await page.keyboard.press('Escape');
     expect(await focused(page)).toBe(`acknowledge:${alertId}`);
     await page.keyboard.press('Enter');
-    const dialog = page.getByRole('dialog', { name: 'Acknowledge alert' });
-    await dialog.getByLabel('Note: what you saw').fill('called the patient');
-    await dialog.getByRole('button', { name: 'Acknowledge' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submit(page, 'Acknowledge alert', 'Note: what you saw', 'called the patient');
     // Once acknowledged, the focus is on what comes next: the same alert's Resolve button.
     expect(await focused(page)).toBe(`resolve:${alertId}`);
     await page.keyboard.press('Enter');
-    const resolve = page.getByRole('dialog', { name: 'Resolve alert' });
-    await resolve.getByLabel('Action taken').fill('urgent appointment booked');
-    await resolve.getByRole('button', { name: 'Resolve' }).click();
-    await resolve.waitFor({ state: 'hidden' });
+    await submit(page, 'Resolve alert', 'Action taken', 'urgent appointment booked');
     expect(await focused(page)).toBe('alerts-title');
     expect(await page.getByRole('status').filter({ hasText: 'Resolved' }).textContent()).toBe(
       `Resolved: ${alertId}.`,
@@ -317,10 +336,12 @@ describe('the monitoring dashboard in a browser', () => {
     await screenshots(ops, 'operator');
     broken.delete('P-BROKEN');
     await ops.getByRole('button', { name: `Redrive ${id}` }).click();
-    const dialog = ops.getByRole('dialog', { name: 'Redrive dead letter' });
-    await dialog.getByLabel('Reason: what was fixed').fill('mapping for P-BROKEN added');
-    await dialog.getByRole('button', { name: 'Redrive' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submit(
+      ops,
+      'Redrive dead letter',
+      'Reason: what was fixed',
+      'mapping for P-BROKEN added',
+    );
     await ops.getByText('No open dead letters.').waitFor();
     await expect.poll(() => applied('P-BROKEN'), { timeout: 15_000 }).toBe(1);
     const detail = await getJson<{ status: string; history: unknown[] }>(
