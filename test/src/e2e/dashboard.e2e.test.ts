@@ -114,6 +114,7 @@ async function submit(p: Page, title: string, label: string, text: string) {
 }
 
 const metric = (name: string) => page.locator(`[data-metric="${name}"]`).textContent();
+/** What has the focus (polled: a dialog's close event, which moves it, comes after it closes). */
 const focused = (p: Page) =>
   p.evaluate<string | null>(
     'document.activeElement?.dataset.focusKey ?? document.activeElement?.id ?? null',
@@ -270,14 +271,14 @@ describe('the monitoring dashboard in a browser', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('dialog', { name: 'Acknowledge alert' }).waitFor();
     await page.keyboard.press('Escape');
-    expect(await focused(page)).toBe(`acknowledge:${alertId}`);
+    await expect.poll(() => focused(page)).toBe(`acknowledge:${alertId}`);
     await page.keyboard.press('Enter');
     await submit(page, 'Acknowledge alert', 'Note: what you saw', 'called the patient');
     // Once acknowledged, the focus is on what comes next: the same alert's Resolve button.
-    expect(await focused(page)).toBe(`resolve:${alertId}`);
+    await expect.poll(() => focused(page)).toBe(`resolve:${alertId}`);
     await page.keyboard.press('Enter');
     await submit(page, 'Resolve alert', 'Action taken', 'urgent appointment booked');
-    expect(await focused(page)).toBe('alerts-title');
+    await expect.poll(() => focused(page)).toBe('alerts-title');
     expect(await page.getByRole('status').filter({ hasText: 'Resolved' }).textContent()).toBe(
       `Resolved: ${alertId}.`,
     );
