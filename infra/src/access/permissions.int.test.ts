@@ -162,6 +162,38 @@ describe("epro-api's user", () => {
   });
 });
 
+describe("the CLI's user", () => {
+  it('replays through an ordered consumer of its own, never touching a durable', async () => {
+    const before = await state();
+    const cli = await as('cli');
+    const js = jetstream(cli.nc);
+    const ordered = await js.consumers.get(REPORTS, { filter_subjects: 'reports.>' });
+    expect((await ordered.next({ expires: 1_000 }))?.seq).toBe(1);
+    const body = (name: string) =>
+      JSON.stringify({ stream_name: REPORTS, config: { name, ack_policy: 'explicit' } });
+    await refused(() =>
+      cli.nc.request(
+        `$JS.API.CONSUMER.CREATE.${REPORTS}.${CASE_REPORTS.name}`,
+        body(CASE_REPORTS.name),
+      ),
+    );
+    await refused(() => cli.nc.request(`$JS.API.CONSUMER.CREATE.${REPORTS}`, body('any')));
+    await refused(() =>
+      cli.nc.request(
+        `$JS.API.CONSUMER.DURABLE.CREATE.${REPORTS}.kept`,
+        JSON.stringify({ stream_name: REPORTS, config: { durable_name: 'kept' } }),
+      ),
+    );
+    await refused(() =>
+      cli.nc.request(
+        `$JS.API.CONSUMER.MSG.NEXT.${REPORTS}.${CASE_REPORTS.name}`,
+        JSON.stringify({ batch: 1, expires: 500_000_000 }),
+      ),
+    );
+    expect(await state()).toEqual(before);
+  });
+});
+
 describe('every user', () => {
   it('needs credentials: a connection without any is refused', async () => {
     const e = await connect({ servers: nats.url, name: 'anonymous' }).then(

@@ -75,7 +75,20 @@ describe('the permissions derived from the topology', () => {
     // The legacy ephemeral create takes any name: nobody but admin gets it, everyone is denied it.
     expect(edc.deny).toContain('$JS.API.CONSUMER.CREATE.REPORTS');
     expect(allows('epro-api').filter((s) => s.includes('CONSUMER'))).toEqual([]);
-    expect(allows('cli').filter((s) => s.includes('CONSUMER.CREATE'))).toEqual([]);
+  });
+
+  it('let the CLI create consumers of its own under fresh names, never touching a durable', () => {
+    const cli = perms.cli!.publish;
+    expect(cli.allow).toContain('$JS.API.CONSUMER.CREATE.REPORTS.*');
+    expect(cli.allow).toContain('$JS.API.CONSUMER.CREATE.REPORTS.*.>');
+    expect(cli.allow.filter((s) => s.includes('DURABLE.CREATE'))).toEqual([]);
+    for (const d of allDurables()) {
+      expect(cli.deny).toContain(`$JS.API.CONSUMER.CREATE.${d.stream}.${d.name}`);
+      if (d.name !== 'cohort-deadletters') {
+        expect(cli.deny).toContain(`$JS.API.CONSUMER.MSG.NEXT.${d.stream}.${d.name}`);
+      }
+    }
+    expect(cli.deny).toContain('$JS.API.CONSUMER.CREATE.REPORTS');
   });
 
   it('let each append only to its own streams', () => {

@@ -74,6 +74,19 @@ function managing(d: ConsumerSpec): string[] {
   ];
 }
 
+/**
+ * Replaying a stream (`cohort replay`) through an ordered consumer: creating one under a fresh
+ * name, with or without a filter (`CONSUMER.CREATE.<stream>.<name>[.<filter>]`), and pulling from
+ * it. Every durable of the topology stays denied by name, so this never reaches one of them.
+ */
+function replaying(stream: string): string[] {
+  return [
+    `${API}.CONSUMER.CREATE.${stream}.*`,
+    `${API}.CONSUMER.CREATE.${stream}.*.>`,
+    `${API}.CONSUMER.MSG.NEXT.${stream}.*`,
+  ];
+}
+
 /** Every stream of the topology, the buckets' streams included. */
 function allStreams(topo: Topology): string[] {
   return [...topo.streams.map((s) => s.name), ...topo.buckets.map((b) => kvStream(b.name))];
@@ -152,22 +165,33 @@ function servicePermissions(
 }
 
 /**
- * The CLI's (`cohort dlq`): read every stream (the desk captures what is pending, reading each
- * failed original), pull from the capture durable, append to DEADLETTERS, send redrives. It may
- * create or update no consumer.
+ * The CLI's (`cohort dlq`, `cohort replay`): read every stream (the desk captures what is
+ * pending, reading each failed original), pull from the capture durable, append to DEADLETTERS,
+ * send redrives, replay any stream through consumers of its own. It may create, update or pull
+ * from no durable of the topology but the capture's pulls.
+ *
+ * Subjects cannot tell an ephemeral consumer from a durable: the body of a create under a fresh
+ * name decides, and nats-server takes a `durable_name` there. What the permissions do hold: no
+ * existing durable is touched, the legacy durable and ephemeral creates are refused, and nothing
+ * the CLI creates can be deleted by it; replay asks only for ordered consumers, which the server
+ * removes after their inactive threshold.
  */
 function cliPermissions(topo: Topology, all: ConsumerSpec[]): UserPermissions {
   const publish = [
     ...allStreams(topo).map((s) => `${API}.STREAM.INFO.${s}`),
-    ...topo.streams.flatMap((s) => reading(s.name)),
+    ...topo.streams.flatMap((s) => [...reading(s.name), ...replaying(s.name)]),
     ...reading(kvStream(FAILURES_BUCKET)),
     ...pulling(CAPTURE_DURABLE),
     ...subjectsOf(topo, Streams.DEADLETTERS.name),
     ...subjectsOf(topo, Streams.REDRIVE.name),
   ];
+  const othersPulls = all
+    .filter((d) => d.name !== CAPTURE_DURABLE.name)
+    .map((d) => `${API}.CONSUMER.MSG.NEXT.${d.stream}.${d.name}`);
   return permissions(CLI_USER, publish, [
     ...FORBIDDEN_TO_ALL,
     ...foreignConsumerDenies(topo, [], all),
+    ...othersPulls,
   ]);
 }
 

@@ -103,6 +103,12 @@ export const POLICY = {
     ownOnly: [],
     what: 'redrive or discard dead letters',
   },
+  'streams.replay': {
+    roles: ['sponsor', 'monitor'],
+    trial: true,
+    ownOnly: [],
+    what: "replay a stream's events (cohort replay, cohort stream get)",
+  },
 } as const satisfies Record<
   string,
   { roles: readonly Role[]; trial: boolean; ownOnly: readonly Role[]; what: string }

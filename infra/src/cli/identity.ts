@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import type { Caller } from '../auth/caller.js';
 import { developmentKeys } from '../auth/development-keys.js';
 import { AuthEnv, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, tokenKeys } from '../auth/keys.js';
-import { authorize, Forbidden, type Action } from '../auth/policy.js';
+import { authorize, Forbidden, type Action, type Resource } from '../auth/policy.js';
 import { Unauthenticated, verifyToken } from '../auth/verify.js';
 import { loadConfig } from '../config.js';
 import { DEFAULT_DATA_DIR } from '../store/sql-store.js';
@@ -65,9 +65,14 @@ export class NotAllowed extends Error {
 
 /**
  * The caller of a CLI action, from `--token` or `COHORT_TOKEN`, verified as the services verify
- * it and checked against the same policy; their `sub` and role become the actor.
+ * it and checked against the same policy (on `resource` where the action is trial-scoped); their
+ * `sub` and role become the actor.
  */
-export async function cliCaller(token: string | undefined, action: Action): Promise<Caller> {
+export async function cliCaller(
+  token: string | undefined,
+  action: Action,
+  resource: Resource = {},
+): Promise<Caller> {
   const t = token ?? process.env.COHORT_TOKEN;
   if (!t) {
     throw new NotAllowed(
@@ -84,7 +89,7 @@ export async function cliCaller(token: string | undefined, action: Action): Prom
     throw e;
   }
   try {
-    authorize(caller, action);
+    authorize(caller, action, resource);
   } catch (e) {
     if (e instanceof Forbidden) throw new NotAllowed(e.message);
     throw e;

@@ -7,7 +7,9 @@ import { UsageError } from './errors.js';
 import { NotAllowed } from './identity.js';
 import { natsConfig, NATS_CONFIG_USAGE } from './nats-config.js';
 import { cmdProvision } from './provision.js';
+import { cmdReplay } from './replay.js';
 import { seed } from './seed.js';
+import { cmdStream } from './stream.js';
 import { token, TOKEN_USAGE } from './token.js';
 import { cmdUp } from './up.js';
 
@@ -18,6 +20,8 @@ Usage:
   cohort provision      create or update streams, buckets and durables (idempotent; as admin)
   cohort nats-config    write the nats-server configuration and each NATS user's env file
   cohort dlq …          the dead-letter desk: list, show, redrive, discard (cohort dlq help)
+  cohort replay …       write a stream's events as JSONL or CSV (cohort replay help)
+  cohort stream get …   print one message of a stream as replay writes it (cohort stream help)
   cohort token …        print a development token (cohort token --sub ID --role ROLE --trial T)
   cohort seed           create and activate demo trials through project-management
   cohort help           this text
@@ -46,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
         return await dlq(rest);
       case 'token':
         return await token(rest);
+      case 'replay':
+        return await cmdReplay(rest);
+      case 'stream':
+        return await cmdStream(rest);
       case 'seed':
         return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
           console.log(s),

@@ -106,7 +106,7 @@ export function createApi(opts: ApiOptions): OpenAPIHono {
       return issues.length > 0 ? validationFailed(issues) : undefined;
     }),
   );
-  mountOps(app, opts.metrics, opts.ready, opts.info);
+  mountOps(app, opts.metrics, opts.ready, opts.info, opts.auth.mode);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

@@ -51,6 +51,9 @@ const Readiness = z
   .object({
     status: z.enum(['ready', 'not ready']),
     checks: z.record(z.string(), z.string()).meta({ description: '"ok", or why not' }),
+    auth: z.enum(['development', 'configured']).optional().meta({
+      description: 'where token keys come from: the local development key set, or configured',
+    }),
   })
   .catchall(z.unknown())
   .meta({ id: 'Readiness' });
@@ -65,6 +68,7 @@ export function mountOps(
   metrics: ServiceMetrics,
   checks: Record<string, ReadinessCheck>,
   info?: () => Promise<Record<string, unknown>>,
+  auth?: 'development' | 'configured',
 ): void {
   app.openapi(
     createRoute({
@@ -112,6 +116,7 @@ export function mountOps(
       const body = {
         status: ready ? ('ready' as const) : ('not ready' as const),
         checks: Object.fromEntries(results),
+        ...(auth ? { auth } : {}),
         ...extra,
       };
       return ready ? c.json(body, 200) : c.json(body, 503);

@@ -1,0 +1,28 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { isStreamNotFound, StreamNotFound } from './errors.js';
+import { replayRecord, type ReplayRecord } from './record.js';
+import { parseStreamTime } from './stream-time.js';
+
+/**
+ * The message at `seq` of `stream` as replay writes it, or null when the stream holds none
+ * there (never stored, or gone under the stream's limits). StreamNotFound for no such stream.
+ * Read with the stream's message-get API: no consumer.
+ */
+export async function storedMessage(
+  conn: NatsConnection,
+  stream: string,
+  seq: number,
+): Promise<ReplayRecord | null> {
+  const jsm = await jetstreamManager(conn);
+  try {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (!m) return null;
+    const nanos = parseStreamTime(m.timestamp);
+    if (nanos === null) throw new Error(`the server's timestamp ${m.timestamp} is not RFC 3339`);
+    return replayRecord({ seq: m.seq, subject: m.subject, nanos, data: m.data });
+  } catch (e) {
+    if (isStreamNotFound(e)) throw new StreamNotFound(stream);
+    throw e;
+  }
+}

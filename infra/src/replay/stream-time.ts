@@ -1,0 +1,51 @@
+/**
+ * A stream's timestamps at the precision the server keeps: nanoseconds since the epoch, as a
+ * bigint (a number loses the last digits), and as RFC 3339 text with nine fraction digits.
+ * Bounds given as time compare at this precision, so a `time` copied from a replayed line is an
+ * exact bound.
+ */
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** Nanoseconds since the epoch of an RFC 3339 time (`Z` or an offset), or null when it is not one. */
+export function parseStreamTime(text: string): bigint | null {
+  const m = RFC3339.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac = '', zone] = m;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const back = new Date(ms);
+  // Date.UTC rolls 31 February over into March: a date that does not exist is refused.
+  if (
+    Number.isNaN(ms) ||
+    back.getUTCDate() !== Number(d) ||
+    back.getUTCMonth() !== Number(mo) - 1 ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  ) {
+    return null;
+  }
+  let offsetMinutes = 0;
+  if (zone!.toUpperCase() !== 'Z') {
+    const sign = zone!.startsWith('-') ? -1 : 1;
+    offsetMinutes = sign * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(4, 6)));
+  }
+  const seconds = BigInt(ms / 1000 - offsetMinutes * 60);
+  return seconds * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+}
+
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+
+/** `2026-01-31T08:00:00.123456789Z`: nanoseconds since the epoch as RFC 3339 in UTC. */
+export function formatStreamTime(nanos: bigint): string {
+  const seconds = Number(nanos / 1_000_000_000n);
+  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
+  // A stream's messages come second after second: the date and time part is kept for the next.
+  if (seconds !== lastSecond) {
+    lastSecond = seconds;
+    lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastSecondText}.${frac}Z`;
+}
