@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -82,7 +82,15 @@ export function listen(app: Fetchable, port: number, host = '0.0.0.0'): Promise<
   // Node starts the headers clock at a request's first byte: a connection that never sends one
   // would be held forever. It gets the same limit; once a request arrives, Node's timeouts rule.
   server.on('connection', (socket: Socket) => socket.setTimeout(HEADERS_TIMEOUT_MS));
-  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  let closing = false;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    req.socket.setTimeout(0);
+    // A keep-alive connection whose last answer ends while the server closes would hold
+    // close() for the keep-alive timeout: it is closed as soon as it is idle.
+    res.once('finish', () => {
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -91,6 +99,7 @@ export function listen(app: Fetchable, port: number, host = '0.0.0.0'): Promise<
         port: (server.address() as AddressInfo).port,
         close: () =>
           new Promise<void>((done) => {
+            closing = true;
             server.close(() => done());
             // Keep-alive sockets with no request in flight would hold close() open.
             server.closeIdleConnections();

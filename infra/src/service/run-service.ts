@@ -61,6 +61,11 @@ export interface ServiceContext<S extends z.ZodRawShape> {
   api: Pick<ApiOptions, 'service' | 'auth' | 'metrics' | 'log' | 'ready' | 'info'>;
   /** Runs `stop` at shutdown, after the server closes and before NATS drains (last first). */
   onStop: (stop: () => Promise<void>) => void;
+  /**
+   * Aborted when shutdown begins, before the server closes. The server's close waits for every
+   * request in flight: an answer that never ends by itself (an event stream) must end on it.
+   */
+  stopping: AbortSignal;
 }
 
 export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
@@ -86,9 +91,10 @@ export interface ServiceDefinition<S extends z.ZodRawShape, D extends boolean> {
  * `<DATA_DIR>/nats`), provisions the topology with its durables where that user may (else
  * verifies it, and waits, not ready, while something is missing; see awaitTopology), opens its
  * store, starts its projections and the dead-letter capture (and mounts the rebuilds of its
- * projections at `/v1/rebuilds`, see rebuildRoutes), serves its app, and on SIGTERM or
- * SIGINT stops in order: the server (in-flight requests finish), what setup registered, the
- * projections (the batch in hand is applied and acked), the store, then NATS drains.
+ * projections at `/v1/rebuilds`, see rebuildRoutes), serves its app, and on SIGTERM or SIGINT
+ * stops in order: event streams (`stopping`), the server (in-flight requests finish), what
+ * setup registered, the projections (the batch in hand is applied and acked), the store, then
+ * NATS drains.
  */
 export async function runService<
   S extends z.ZodRawShape = z.ZodRawShape,
@@ -152,6 +158,7 @@ export async function runService<
     ...(projections.length > 0 ? { lag: running ? await running.lag() : {} } : {}),
   });
   const stops: (() => Promise<void>)[] = [];
+  const stopping = new AbortController();
   const ctx: ServiceContext<S> = {
     config,
     log,
@@ -159,6 +166,7 @@ export async function runService<
     conn,
     api: { service: def.name, auth, metrics, log, ready, info },
     onStop: (stop) => stops.push(stop),
+    stopping: stopping.signal,
   };
   // The app is built before the first message is pulled: a batch in hand is never kept
   // waiting behind the service's own start-up.
@@ -179,6 +187,7 @@ export async function runService<
   const server = await listen(app, config.PORT, config.HOST);
   log.info({ port: server.port }, 'listening');
   onShutdown(log, async () => {
+    stopping.abort();
     await server.close();
     for (const stop of stops.reverse()) await stop();
     await rebuilds?.stop(); // interrupted, to resume when started again

@@ -23,6 +23,8 @@ export interface AppDeps extends Pick<ApiOptions, 'auth' | 'metrics' | 'log' | '
   desk: DeadLetterDesk;
   /** The server's clock: windows close and acknowledgements fall due by it. */
   now: () => Date;
+  /** Aborted when the service stops: live event streams end on it (never, when absent). */
+  stopping?: AbortSignal;
 }
 
 /**

@@ -15,7 +15,7 @@ await runService({
   database: true,
   // trials first: diaries reads the rules and sites it keeps.
   projections: [trials, diaries, alertsView],
-  setup: async ({ conn, store: db, api, log, onStop }) => {
+  setup: async ({ conn, store: db, api, log, onStop, stopping }) => {
     const stores = await openStores(conn);
     const relay = startOutboxRelay({ store: db, handle: raiseSignals(stores, now), log });
     const watch = new Watch(db, stores, log, now);
@@ -23,6 +23,6 @@ await runService({
     onStop(() => relay.stop());
     onStop(() => watch.stop());
     const desk = await DeadLetterDesk.open(conn, log);
-    return createApp({ ...api, db, stores, conn, desk, now });
+    return createApp({ ...api, db, stores, conn, desk, now, stopping });
   },
 });

@@ -3,10 +3,17 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { notFound } from '@cohort/infra';
 import { z } from 'zod';
 
-/** The dashboard's files: a page, its script and its style, with no data in them. */
+const JS = 'text/javascript; charset=utf-8';
+/** The dashboard's files: a page, its script modules and its style, with no data in them. */
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
+  'app.js': JS,
+  'api.js': JS,
+  'chart.js': JS,
+  'dialog.js': JS,
+  'dom.js': JS,
+  'sse.js': JS,
+  'views.js': JS,
   'app.css': 'text/css; charset=utf-8',
 };
 /** `services/monitoring/dashboard`, from src/routes or dist/routes. */

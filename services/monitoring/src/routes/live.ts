@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { authorized, errorResponses } from '@cohort/infra';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
@@ -16,9 +17,11 @@ export const LIVE_TICK_MS = 30_000;
 /**
  * `GET /v1/events`: server-sent events telling the dashboard to fetch again. `changed` when
  * anything it shows changed (reports, alerts, findings, patients, statuses), `tick` otherwise
- * now and then. They carry no data: what the caller may see is fetched with their token.
+ * now and then. They carry no data: what the caller may see is fetched with their token. The
+ * stream ends when the service stops (`stopping`), so that shutdown does not wait for clients.
  */
-export function liveRoutes(app: OpenAPIHono, deps: AppDeps): void {
+export function liveRoutes(app: OpenAPIHono, deps: Pick<AppDeps, 'db' | 'stopping'>): void {
+  const stopping = deps.stopping ?? new AbortController().signal;
   app.openapi(
     createRoute({
       method: 'get',
@@ -39,7 +42,7 @@ export function liveRoutes(app: OpenAPIHono, deps: AppDeps): void {
         let last = '';
         let lastSent = 0;
         let id = 0;
-        while (!stream.aborted && !stream.closed) {
+        while (!stream.aborted && !stream.closed && !stopping.aborted) {
           const mark = await changeMark(deps.db).catch(() => last);
           const now = Date.now();
           if (mark !== last) {
@@ -50,7 +53,8 @@ export function liveRoutes(app: OpenAPIHono, deps: AppDeps): void {
             lastSent = now;
             await stream.writeSSE({ event: 'tick', data: '{}', id: String(++id) });
           }
-          await stream.sleep(LIVE_POLL_MS);
+          // Rejects when the service stops, which ends the loop.
+          await wait(LIVE_POLL_MS, undefined, { signal: stopping }).catch(() => undefined);
         }
       });
     },
