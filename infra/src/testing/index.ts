@@ -42,4 +42,5 @@ export { Subscriber } from '../subscriber/pull-loop.js';
 export { SubscriberMetrics } from '../subscriber/metrics.js';
 export { startProjections, type RunningProjections } from '../subscriber/service.js';
 export { AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
+export { verifyToken } from '../auth/verify.js';
 export { type OutboxRelay } from '../outbox/outbox.js';

@@ -27,6 +27,7 @@ import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
 import { REPO_ROOT, ServiceProcess } from '../support/service-process.js';
 import { httpLoad, type LoadResult } from './http-load.js';
+import { tokenVerificationMicros } from './token-cost.js';
 
 /** Seconds per measured HTTP phase. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -232,6 +233,20 @@ try {
   }
   console.log(`  full endpoint / raw publish       ${(full.rate / raw.rate).toFixed(2)}`);
   console.log(`  raw publish / awaiting each       ${(raw.rate / naive.rate).toFixed(2)}`);
+  // What the bearer token alone costs: bare Hono's whole request, one core saturated, takes
+  // about 1e6 / rate µs; every request of the ceiling adds one verification to it.
+  const verify = await tokenVerificationMicros(
+    identity.keys,
+    as.gateway.authorization!.slice('Bearer '.length),
+    ROUNDS,
+  );
+  const bareMicros = 1e6 / floor.rate;
+  console.log('\nthe token check alone');
+  console.log(`  one ES256 verification, CPU       ${verify.toFixed(0)} µs`);
+  console.log(`  bare Hono request, one core       ${bareMicros.toFixed(0)} µs`);
+  console.log(
+    `  ceiling / bare Hono at most        ${(bareMicros / (bareMicros + verify)).toFixed(2)}   (if the token check were the only middleware)`,
+  );
   console.log('\ncheck');
   const same = stored === accepted;
   console.log(

@@ -8,9 +8,9 @@ import {
   expectEdcExact,
   expectExactlyOnce,
   requestIdsInStream,
-} from '../faults/support/accounting.js';
-import { burst, describeBurst } from '../faults/support/phones.js';
-import { submissions } from '../faults/support/services.js';
+} from './support/accounting.js';
+import { burst, describeBurst } from './support/phones.js';
+import { submissions } from './support/services.js';
 import {
   assertFree,
   cohortUp,
