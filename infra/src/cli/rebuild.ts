@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { RebuildPlan } from '../rebuild/rebuilds.js';
+import type { RebuildRecord } from '../rebuild/record.js';
 import { UsageError } from './errors.js';
 import { developmentMode, developmentToken } from './identity.js';
 
@@ -32,33 +34,9 @@ Token: COHORT_TOKEN (role ops); in development, one is made for you.
 Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no such projection, 4 a rebuild runs already,
 5 the token does not allow it.`;
 
-interface Rebuild {
-  status: 'running' | 'interrupted' | 'failed' | 'swapped';
-  startedAt: string;
-  startedBy: { id: string };
-  appliedSeq: number;
-  targetSeq: number;
-  applied: number;
-  skipped: number;
-  deadLettered: number;
-  failedSeq: number | null;
-  error: string | null;
-  effectsMerged: number | null;
-}
-
-interface Plan {
-  projection: string;
-  consumer: string;
-  stream: string;
-  filterSubject: string | null;
-  messages: number;
-  streamLastSeq: number;
-  fromSeq: number;
-  live: { appliedSeq: number; pending: number | null };
-  shadowSchema: string;
-  tables: string[];
-  rebuild: Rebuild | null;
-}
+/** A rebuild and a plan as the service's `/v1/rebuilds` answers them (JSON). */
+type Rebuild = RebuildRecord;
+type Plan = RebuildPlan;
 
 function serviceUrl(service: string): string {
   const port = DEFAULT_PORTS[service];
