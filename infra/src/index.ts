@@ -16,20 +16,12 @@ export { type Logger } from './logger.js';
 export { createApi, type ApiOptions } from './http/api.js';
 export { conflict, HttpError, notFound, validationFailed } from './http/errors.js';
 export { errorResponses, jsonBody, jsonContent } from './http/openapi.js';
-export {
-  runService,
-  SERVICE_ENV_VARIABLES,
-  type ServiceContext,
-  type ServiceDefinition,
-} from './service/run-service.js';
+export { runService, type ServiceContext, type ServiceDefinition } from './service/run-service.js';
 export { type Migration, type Sql } from './store/sql-store.js';
 export { type ConsumerSpec } from './subscriber/consumer.js';
 export { type Envelope, type EventMeta, type Projection } from './subscriber/projection.js';
 export { DeadLetterDesk } from './deadletters/desk.js';
 export { deadLetterRoutes } from './deadletters/routes.js';
-export { Rebuild, RebuildRunning, type RebuildRequest } from './rebuild/rebuild.js';
-export { Rebuilds, type RebuildPlan } from './rebuild/rebuilds.js';
-export { type RebuildRecord } from './rebuild/record.js';
 export { type EventStore } from './event-store/port.js';
 export { type Decider } from './event-store/decider.js';
 export {

@@ -17,7 +17,8 @@ import { NatsServer } from '../testing/nats-server.js';
 import { testStores } from '../testing/stores.js';
 import { provision, topology } from '../topology.js';
 import { rebuildDeadLetterId } from './dead-letter.js';
-import { Rebuild, RebuildRunning, type RebuildDeps } from './rebuild.js';
+import { Rebuild, type RebuildDeps } from './rebuild.js';
+import { RebuildRunning } from './record.js';
 import { tablesOf } from './shadow.js';
 
 /** How long a burst may take to be applied on a busy machine: a bound, not an expectation. */

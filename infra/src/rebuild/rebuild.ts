@@ -13,12 +13,13 @@ import { projectionParser, type Projection } from '../subscriber/projection.js';
 import { recordRebuildDeadLetter } from './dead-letter.js';
 import {
   claimLease,
+  LeaseLost,
+  migrateRebuilds,
+  RebuildRunning,
   finish,
   readRecord,
   REBUILD_HEARTBEAT_MS,
   REBUILD_LEASE_MS,
-  REBUILD_MIGRATIONS,
-  REBUILD_NAMESPACE,
   recordProgress,
   type OnFailure,
   type Progress,
@@ -32,24 +33,6 @@ import { ShadowBehind, swapShadow } from './swap.js';
 const TRANSIENT_TRIES = 3;
 /** Pause before trying again after the database or NATS failed: long enough not to spin. */
 const RETRY_MS = 1_000;
-
-/** Another rebuild of the projection holds its lease. */
-export class RebuildRunning extends Error {
-  override readonly name = 'RebuildRunning';
-  constructor(readonly record: RebuildRecord | null) {
-    super(
-      `${record?.consumer ?? 'this projection'} is being rebuilt already` +
-        (record ? ` (started ${record.startedAt} by ${record.startedBy.id})` : ''),
-    );
-  }
-}
-
-/** Another rebuild took the lease (this one's ran out): this one ends, changing nothing more. */
-class LeaseLost extends Error {
-  constructor() {
-    super('the rebuild lost its lease');
-  }
-}
 
 export interface RebuildDeps {
   conn: Connection;
@@ -72,11 +55,6 @@ export interface RebuildRequest {
   actor: Actor;
   reason: string;
   onFailure: OnFailure;
-}
-
-/** The migrations of the rebuild's own table, run on the service's store before any rebuild. */
-export function migrateRebuilds(store: SqlStore): Promise<number> {
-  return store.migrate(REBUILD_NAMESPACE, REBUILD_MIGRATIONS);
 }
 
 /**

@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js';
 import type { SqlStore } from '../store/sql-store.js';
 import { errorText } from '../subscriber/failures.js';
 import type { Projection } from '../subscriber/projection.js';
-import { Rebuild, RebuildRunning, migrateRebuilds, type RebuildRequest } from './rebuild.js';
-import { readRecord, type RebuildRecord } from './record.js';
+import { Rebuild, type RebuildRequest } from './rebuild.js';
+import { migrateRebuilds, readRecord, RebuildRunning, type RebuildRecord } from './record.js';
 import { liveSchema, plannedTables, shadowSchemaName } from './shadow.js';
 import { streamExtent } from './stream-reader.js';
 

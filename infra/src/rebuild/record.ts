@@ -1,5 +1,5 @@
 import type { Actor } from '@cohort/contracts';
-import type { Migration, Sql } from '../store/sql-store.js';
+import type { Migration, Sql, SqlStore } from '../store/sql-store.js';
 
 /**
  * One row per projection ever rebuilt, in the live schema: who started it and why, its lease,
@@ -243,4 +243,27 @@ export async function finish(
     ],
   );
   return rowCount === 1;
+}
+
+/** Another rebuild of the projection holds its lease. */
+export class RebuildRunning extends Error {
+  override readonly name = 'RebuildRunning';
+  constructor(readonly record: RebuildRecord | null) {
+    super(
+      `${record?.consumer ?? 'this projection'} is being rebuilt already` +
+        (record ? ` (started ${record.startedAt} by ${record.startedBy.id})` : ''),
+    );
+  }
+}
+
+/** Another rebuild took the lease (this one's ran out): this one ends, changing nothing more. */
+export class LeaseLost extends Error {
+  constructor() {
+    super('the rebuild lost its lease');
+  }
+}
+
+/** The migrations of the rebuild's own table, run on the service's store before any rebuild. */
+export function migrateRebuilds(store: SqlStore): Promise<number> {
+  return store.migrate(REBUILD_NAMESPACE, REBUILD_MIGRATIONS);
 }

@@ -44,3 +44,5 @@ export { startProjections, type RunningProjections } from '../subscriber/service
 export { AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
 export { verifyToken } from '../auth/verify.js';
 export { type OutboxRelay } from '../outbox/outbox.js';
+export { SERVICE_ENV_VARIABLES } from '../service/run-service.js';
+export { Rebuild } from '../rebuild/rebuild.js';

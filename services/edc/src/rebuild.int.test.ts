@@ -10,11 +10,11 @@ import {
   DeadLetterDesk,
   JetStreamEventStore,
   Publisher,
-  Rebuild,
   type Connection,
   type Projection,
 } from '@cohort/infra';
 import {
+  Rebuild,
   connect,
   createLogger,
   NatsServer,

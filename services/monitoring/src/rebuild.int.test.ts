@@ -11,12 +11,12 @@ import {
   DeadLetterDesk,
   JetStreamEventStore,
   Publisher,
-  Rebuild,
   startOutboxRelay,
   type Connection,
   type Projection,
 } from '@cohort/infra';
 import {
+  Rebuild,
   connect,
   createLogger,
   NatsServer,

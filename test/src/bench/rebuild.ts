@@ -5,8 +5,9 @@
 // (default 3) rounds of BENCH_BACKLOG (default 20000) reports, each round on a fresh store.
 import { reportSubject, type ReportsEvent } from '@cohort/contracts';
 import { caseReports } from '@cohort/edc/case-reports';
-import { Publisher, Rebuild, type Projection } from '@cohort/infra';
+import { Publisher, type Projection } from '@cohort/infra';
 import {
+  Rebuild,
   connect,
   createLogger,
   NatsServer,

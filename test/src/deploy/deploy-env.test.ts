@@ -3,7 +3,7 @@
 // fails here instead of being silently ignored in production.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SERVICE_ENV_VARIABLES } from '@cohort/infra';
+import { SERVICE_ENV_VARIABLES } from '@cohort/infra/testing';
 import { projectManagementEnv } from '@cohort/project-management/env';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
