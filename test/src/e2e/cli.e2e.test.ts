@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { reportSubject } from '@cohort/contracts';
-import type { CohortEvent } from '@cohort/contracts';
-import { Publisher, type Connection, type Projection } from '@cohort/infra';
+import { Publisher, type Connection } from '@cohort/infra';
 import {
   connect,
   createLogger,
@@ -20,6 +19,7 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appliedFor, failingProjection } from '../support/failing-projection.js';
 import { identity } from '../support/identity.js';
 import { REPO_ROOT } from '../support/service-process.js';
 
@@ -61,21 +61,7 @@ async function cohort(args: string[], env: Record<string, string> = {}): Promise
   }
 }
 
-const projection: Projection = {
-  consumer: {
-    stream: 'REPORTS',
-    name: 'cli-test',
-    filterSubject: `reports.${TRIAL}.*`,
-    maxDeliver: 2,
-  },
-  migrations: [{ version: 1, name: 't', sql: 'CREATE TABLE applied (patient_id text)' }],
-  key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
-  async apply(tx, e) {
-    if (e.type !== 'ReportSubmitted') return;
-    if (broken.has(e.data.patientId)) throw new Error(`no mapping for ${e.data.patientId}`);
-    await tx.query('INSERT INTO applied VALUES ($1)', [e.data.patientId]);
-  },
-};
+const projection = failingProjection('cli-test', TRIAL, broken);
 
 /**
  * How many messages the projection's consumer gave up on: the server's MAX_DELIVERIES
@@ -91,14 +77,6 @@ async function maxDeliveries(): Promise<number> {
 
 const metrics = new SubscriberMetrics(new Registry());
 const skipped = async () => (await metrics.skipped.get()).values[0]?.value ?? 0;
-
-async function appliedCount(patientId: string) {
-  const { rows } = await store.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM applied WHERE patient_id = $1',
-    [patientId],
-  );
-  return rows[0]!.n;
-}
 
 beforeAll(async () => {
   nats = await NatsServer.start();
@@ -172,7 +150,7 @@ describe('cohort dlq (the real binary)', () => {
     const r = await cohort(['dlq', 'redrive', ids[0]!, '--reason', 'mapping for BAD-1 added']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redriven/);
-    await expect.poll(() => appliedCount('BAD-1'), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => appliedFor(store, 'BAD-1'), { timeout: 10_000 }).toBe(1);
     const skippedBefore = await skipped();
     // The same operator, with the token given as a flag.
     const again = await cohort(
@@ -182,7 +160,7 @@ describe('cohort dlq (the real binary)', () => {
     expect(again.code).toBe(0);
     // The second copy has arrived once the inbox has skipped it.
     await expect.poll(skipped, { timeout: 10_000 }).toBe(skippedBefore + 1);
-    expect(await appliedCount('BAD-1')).toBe(1);
+    expect(await appliedFor(store, 'BAD-1')).toBe(1);
     const show = JSON.parse((await cohort(['dlq', 'show', ids[0]!, '--json'])).stdout) as {
       status: string;
       history: { action: string; actor: { id: string }; reason: string }[];
@@ -250,6 +228,6 @@ describe('cohort dlq (the real binary)', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/redrove 1 dead letter/);
-    await expect.poll(() => appliedCount('BAD-3'), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => appliedFor(store, 'BAD-3'), { timeout: 10_000 }).toBe(1);
   });
 });

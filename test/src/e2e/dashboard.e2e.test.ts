@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reportSubject, type CohortEvent } from '@cohort/contracts';
-import { Publisher, type Connection, type Projection } from '@cohort/infra';
+import { reportSubject } from '@cohort/contracts';
+import { Publisher, type Connection } from '@cohort/infra';
 import {
   connect,
   createLogger,
@@ -20,6 +20,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, seriousViolations } from '../support/browser.js';
 import { dropSchemas, edcEnv, getJson } from '../support/edc.js';
+import { appliedFor, failingProjection } from '../support/failing-projection.js';
 import { es256, nowSeconds, payload } from '../support/forge.js';
 import { as, identity } from '../support/identity.js';
 import { reportBody } from '../support/reports.js';
@@ -61,29 +62,7 @@ async function send(
   expect(res.status, `${url}: ${await res.clone().text()}`).toBeLessThan(300);
 }
 
-const projection: Projection = {
-  consumer: {
-    stream: 'REPORTS',
-    name: FAILING,
-    filterSubject: `reports.${TRIAL}.*`,
-    maxDeliver: 2,
-  },
-  migrations: [{ version: 1, name: 't', sql: 'CREATE TABLE applied (patient_id text)' }],
-  key: (e: CohortEvent) => (e.type === 'ReportSubmitted' ? e.data.requestId : e.id),
-  async apply(tx, e) {
-    if (e.type !== 'ReportSubmitted') return;
-    if (broken.has(e.data.patientId)) throw new Error(`no mapping for ${e.data.patientId}`);
-    await tx.query('INSERT INTO applied VALUES ($1)', [e.data.patientId]);
-  },
-};
-
-async function applied(patientId: string): Promise<number> {
-  const { rows } = await store.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM applied WHERE patient_id = $1',
-    [patientId],
-  );
-  return rows[0]!.n;
-}
+const projection = failingProjection(FAILING, TRIAL, broken);
 
 /** A page of its own, signed in with a token as the user would: pasting it. */
 async function signedIn(claims: typeof INVESTIGATOR | typeof OPS): Promise<Page> {
@@ -344,7 +323,7 @@ describe('the monitoring dashboard in a browser', () => {
       'mapping for P-BROKEN added',
     );
     await ops.getByText('No open dead letters.').waitFor();
-    await expect.poll(() => applied('P-BROKEN'), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => appliedFor(store, 'P-BROKEN'), { timeout: 15_000 }).toBe(1);
     const detail = await getJson<{ status: string; history: unknown[] }>(
       `${monitoring.url}/v1/dead-letters/${id}`,
       as.ops,
