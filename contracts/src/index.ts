@@ -91,6 +91,7 @@ export {
 } from './parse.js';
 export { newEventId } from './event-id.js';
 export {
+  needsUpcast,
   reportSubmittedV1ToV2,
   upcast,
   upcasters,
