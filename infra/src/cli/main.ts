@@ -2,17 +2,8 @@ import { AuthorizationError, ConnectionError } from '@nats-io/transport-node';
 import { DEFAULT_NATS_URL } from '../connection.js';
 import { DeadLetterConflictError, DeadLetterNotFoundError } from '../deadletters/desk.js';
 import { isPermissionViolation } from '../errors.js';
-import { dlq, DLQ_USAGE } from './dlq.js';
 import { UsageError } from './errors.js';
 import { NotAllowed } from './identity.js';
-import { natsConfig, NATS_CONFIG_USAGE } from './nats-config.js';
-import { cmdProvision } from './provision.js';
-import { rebuild } from './rebuild.js';
-import { cmdReplay } from './replay.js';
-import { seed } from './seed.js';
-import { cmdStream } from './stream.js';
-import { token, TOKEN_USAGE } from './token.js';
-import { cmdUp } from './up.js';
 
 const USAGE = `cohort — operate a Cohort installation
 
@@ -39,40 +30,70 @@ Exit codes: 0 done, 1 failed, 2 bad arguments, 3 not found, 4 conflict, 5 no val
 
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
+const log = (s: string) => console.log(s);
+
+interface Command {
+  run(args: string[]): Promise<number>;
+  /** What a bad argument prints after the error; the overall usage when absent. */
+  usage?: string;
+}
+
+/**
+ * Each command's module, loaded when the command runs: a command starts with its own code
+ * alone (a replay starts reading sooner without the rest of the CLI loaded).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  up: async () => {
+    const { cmdUp } = await import('./up.js');
+    return { run: (args) => cmdUp(args, err) };
+  },
+  provision: async () => {
+    const { cmdProvision } = await import('./provision.js');
+    return {
+      run: (args) => {
+        if (args.length) throw new UsageError(`unexpected arguments: ${args.join(' ')}`);
+        return cmdProvision(log);
+      },
+    };
+  },
+  'nats-config': async () => {
+    const { natsConfig, NATS_CONFIG_USAGE } = await import('./nats-config.js');
+    return { run: (args) => natsConfig(args, log), usage: NATS_CONFIG_USAGE };
+  },
+  dlq: async () => {
+    const { dlq, DLQ_USAGE } = await import('./dlq.js');
+    return { run: dlq, usage: DLQ_USAGE };
+  },
+  token: async () => {
+    const { token, TOKEN_USAGE } = await import('./token.js');
+    return { run: token, usage: TOKEN_USAGE };
+  },
+  replay: async () => ({ run: (await import('./replay.js')).cmdReplay }),
+  stream: async () => ({ run: (await import('./stream.js')).cmdStream }),
+  rebuild: async () => {
+    const { rebuild } = await import('./rebuild.js');
+    return { run: (args) => rebuild(args, log) };
+  },
+  seed: async () => {
+    const { seed } = await import('./seed.js');
+    return {
+      run: () => seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', log),
+    };
+  },
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  let command: Command | undefined;
   try {
-    switch (cmd) {
-      case 'up':
-        return await cmdUp(rest, err);
-      case 'provision':
-        if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
-        return await cmdProvision((s) => console.log(s));
-      case 'nats-config':
-        return await natsConfig(rest, (s) => console.log(s));
-      case 'dlq':
-        return await dlq(rest);
-      case 'token':
-        return await token(rest);
-      case 'replay':
-        return await cmdReplay(rest);
-      case 'stream':
-        return await cmdStream(rest);
-      case 'rebuild':
-        return await rebuild(rest, (s) => console.log(s));
-      case 'seed':
-        return await seed(process.env.PROJECT_MANAGEMENT_URL ?? 'http://127.0.0.1:3002', (s) =>
-          console.log(s),
-        );
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return cmd === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command: ${cmd}`);
+    if (cmd === undefined || ['help', '--help', '-h'].includes(cmd)) {
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
     }
+    const load = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+    if (!load) throw new UsageError(`unknown command: ${cmd}`);
+    command = await load();
+    return await command.run(rest);
   } catch (e) {
     // Node's argument errors have string codes; NATS's errors may carry numbers.
     const code = (e as { code?: unknown }).code;
@@ -80,12 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof UsageError ||
       (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
     ) {
-      const usages: Record<string, string> = {
-        dlq: DLQ_USAGE,
-        token: TOKEN_USAGE,
-        'nats-config': NATS_CONFIG_USAGE,
-      };
-      const usage = usages[cmd ?? ''] ?? USAGE;
+      const usage = command?.usage ?? USAGE;
       err(`cohort: ${(e as Error).message}\n\n${usage}`);
       return 2;
     }
