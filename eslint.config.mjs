@@ -10,6 +10,7 @@ export default tseslint.config(
       '.data/**',
       '**/*.config.ts',
       'vitest.shared.ts',
+      'vitest.worker-*.mjs',
       '**/bin/*.mjs',
       '**/eslint.config.mjs',
     ],

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -11,5 +12,14 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Worker threads started by code under test load its TypeScript sources (see the file).
+    poolOptions: {
+      forks: {
+        execArgv: [
+          '--import',
+          fileURLToPath(new URL('./vitest.worker-loader.mjs', import.meta.url)),
+        ],
+      },
+    },
   },
 });
