@@ -32,31 +32,32 @@ describe('CSV', () => {
     ]);
   });
 
-  it('gives every answer item seen a column, and its unit one where any answer had a unit', () => {
+  it('gives every answer item a column in the order items first appear, its unit one where any answer had a unit', () => {
     const layout = new CsvLayout();
-    const rows = [
-      report(1, [{ itemId: 'pain', value: 3, unit: 'nrs' }]),
-      report(2, [{ itemId: 'mood', value: 'ok' }]),
-      {
-        seq: 3,
-        subject: 'projects.T',
-        time: 't',
-        event: { type: 'ProjectCreated', data: { projectId: 'T', name: 'x' } },
-      },
-    ];
-    rows.forEach((r) => layout.observe(r));
-    const header = layout.header().trimEnd().split(',');
-    expect(header.slice(-5)).toEqual([
-      'answer.mood',
-      'answer.pain',
-      'answer.pain.unit',
+    const project = {
+      seq: 3,
+      subject: 'projects.T',
+      time: 't',
+      event: { type: 'ProjectCreated', data: { projectId: 'T', name: 'x' } },
+    };
+    // data, invalid, then the answers known once the row is seen.
+    const tail = (r: ReplayRecord, n: number) => layout.row(r).split(',').slice(-n);
+    expect(tail(report(1, [{ itemId: 'pain', value: 3, unit: 'nrs' }]), 4)).toEqual([
+      '',
+      '',
+      '3',
+      'nrs',
+    ]);
+    expect(layout.answerColumns).toBe(2);
+    expect(tail(report(2, [{ itemId: 'mood', value: 'ok' }]), 5)).toEqual(['', '', '', '', 'ok']);
+    // What has no column of its own stays in `data`, as JSON.
+    expect(layout.row(project).endsWith(',"{""projectId"":""T"",""name"":""x""}",,,,')).toBe(true);
+    expect(layout.header().trimEnd().split(',').slice(-5)).toEqual([
       'data',
       'invalid',
+      'answer.pain',
+      'answer.pain.unit',
+      'answer.mood',
     ]);
-    const cells = (r: ReplayRecord) => layout.row(r).trimEnd();
-    expect(cells(rows[0]!).endsWith(',,3,nrs,,')).toBe(true);
-    expect(cells(rows[1]!).endsWith(',ok,,,,')).toBe(true);
-    // What has no column of its own stays in `data`, as JSON.
-    expect(cells(rows[2]!).endsWith(',,,,"{""projectId"":""T"",""name"":""x""}",')).toBe(true);
   });
 });

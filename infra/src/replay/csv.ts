@@ -48,62 +48,75 @@ function answersOf(r: ReplayRecord): Answer[] {
   return Array.isArray(answers) ? (answers as Answer[]) : [];
 }
 
+const NEEDS_QUOTES = /[",\r\n]/;
+
 /** A CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break. */
 export function csvCell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  const text =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'number' || typeof value === 'boolean'
-        ? String(value)
-        : JSON.stringify(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The members of `data` without a column of their own, or undefined when there are none. */
+function restOf(data: Record<string, unknown>): Record<string, unknown> | undefined {
+  let rest: Record<string, unknown> | undefined;
+  for (const key in data) {
+    if (!DATA_IN_COLUMNS.has(key)) (rest ??= {})[key] = data[key];
+  }
+  return rest;
 }
 
 /**
- * The wide layout of questionnaire answers: one `answer.<itemId>` column per item any row
- * answers (and `answer.<itemId>.unit` where any answer of it carries a unit), so the columns are
- * known only once every row has been seen. `observe` every record of a first pass (what it keeps
- * grows with the items, not with the rows), then write the header and the rows.
+ * The wide layout of questionnaire answers: after the envelope's columns, `data` and `invalid`,
+ * one `answer.<itemId>` column per item any row answers (and `answer.<itemId>.unit` where any
+ * answer of it carries a unit), in the order they first appear, so a questionnaire's items keep
+ * its order. Rows are laid out as they come, in one pass: a row has the answer columns known once
+ * it is seen, and one written before a later column appeared lacks it at its end (an empty
+ * cell). What the layout keeps grows with the items, never with the rows.
  */
 export class CsvLayout {
+  private readonly columns: { itemId: string; unit: boolean }[] = [];
   private readonly items = new Set<string>();
   private readonly withUnits = new Set<string>();
-  private answerColumns: { itemId: string; unit: boolean }[] | null = null;
+  /** The answers of the row being laid out, by item (one map for every row). */
+  private readonly byItem = new Map<string, Answer>();
 
-  observe(r: ReplayRecord): void {
-    for (const a of answersOf(r)) {
+  /** Answer columns so far: the width of the rows laid out from now on. */
+  get answerColumns(): number {
+    return this.columns.length;
+  }
+
+  private observe(answers: Answer[]): void {
+    for (const a of answers) {
       if (typeof a.itemId !== 'string') continue;
-      this.items.add(a.itemId);
-      if (a.unit !== undefined) this.withUnits.add(a.itemId);
+      if (!this.items.has(a.itemId)) {
+        this.items.add(a.itemId);
+        this.columns.push({ itemId: a.itemId, unit: false });
+      }
+      if (a.unit !== undefined && !this.withUnits.has(a.itemId)) {
+        this.withUnits.add(a.itemId);
+        this.columns.push({ itemId: a.itemId, unit: true });
+      }
     }
   }
 
-  private columns(): { itemId: string; unit: boolean }[] {
-    this.answerColumns ??= [...this.items]
-      .sort()
-      .flatMap((itemId) => [
-        { itemId, unit: false },
-        ...(this.withUnits.has(itemId) ? [{ itemId, unit: true }] : []),
-      ]);
-    return this.answerColumns;
-  }
-
+  /** The header line for every column seen so far. */
   header(): string {
-    const answers = this.columns().map((c) => `answer.${c.itemId}${c.unit ? '.unit' : ''}`);
-    return `${[...CSV_FIXED_COLUMNS, ...answers, 'data', 'invalid'].map(csvCell).join(',')}\n`;
+    const answers = this.columns.map((c) => `answer.${c.itemId}${c.unit ? '.unit' : ''}`);
+    return `${[...CSV_FIXED_COLUMNS, 'data', 'invalid', ...answers].map(csvCell).join(',')}\n`;
   }
 
+  /** The record's cells, without a line break, for the columns known once it is seen. */
   row(r: ReplayRecord): string {
     const e = (r.event ?? {}) as Record<string, unknown>;
     const actor = e.actor as Loose;
     const data = (e.data ?? {}) as Record<string, unknown>;
     const questionnaire = data.questionnaire as Loose;
     const device = data.device as Loose;
-    const byItem = new Map<string, Answer>();
-    for (const a of answersOf(r)) if (typeof a.itemId === 'string') byItem.set(a.itemId, a);
-    const rest = Object.fromEntries(Object.entries(data).filter(([k]) => !DATA_IN_COLUMNS.has(k)));
-    const cells = [
+    const answers = answersOf(r);
+    this.observe(answers);
+    const fixed = [
       r.seq,
       r.subject,
       r.time,
@@ -123,13 +136,17 @@ export class CsvLayout {
       data.completedAt,
       device?.platform,
       device?.appVersion,
-      ...this.columns().map(({ itemId, unit }) => {
-        const a = byItem.get(itemId);
-        return unit ? a?.unit : a?.value;
-      }),
-      Object.keys(rest).length > 0 ? rest : undefined,
+      restOf(data),
       r.invalid,
     ];
-    return `${cells.map(csvCell).join(',')}\n`;
+    const byItem = this.byItem;
+    byItem.clear();
+    for (const a of answers) if (typeof a.itemId === 'string') byItem.set(a.itemId, a);
+    let line = fixed.map(csvCell).join(',');
+    for (const { itemId, unit } of this.columns) {
+      const a = byItem.get(itemId);
+      line += `,${csvCell(unit ? a?.unit : a?.value)}`;
+    }
+    return line;
   }
 }

@@ -1,4 +1,4 @@
-import { eventTrial, eventType, type ReplayRecord } from './record.js';
+import { eventTrial, type ReplayedMessage } from './record.js';
 
 /** What a replay keeps of what the server delivers (the subject filter is the server's). */
 export interface EventFilter {
@@ -8,11 +8,14 @@ export interface EventFilter {
   trial?: string;
 }
 
-/** A predicate keeping what `filter` asks for: every event when it asks for nothing. */
-export function eventFilter(filter: EventFilter): (r: ReplayRecord) => boolean {
+/**
+ * A predicate keeping what `filter` asks for: every event when it asks for nothing. The type is
+ * read from a message's head; only a trial filter parses every event.
+ */
+export function eventFilter(filter: EventFilter): (r: ReplayedMessage) => boolean {
   const types = new Set(filter.types ?? []);
   const { trial } = filter;
   return (r) =>
-    (types.size === 0 || types.has(eventType(r) ?? '')) &&
+    (types.size === 0 || types.has(r.type ?? '')) &&
     (trial === undefined || eventTrial(r) === trial);
 }

@@ -1,19 +1,23 @@
-import type { Sink } from './sink.js';
-import { STORED, type ReplayRecord } from './record.js';
+import type { Chunk } from './chunk.js';
+import type { ReplayedMessage } from './record.js';
+
+/** What JSON.stringify would escape in a string: a subject without it is quoted as it is. */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 
 /**
- * Writes the record as one JSON Lines line, its keys in the order of ReplayRecord. An event still
- * as stored goes out as its stored bytes (they parsed as JSON and hold no line break), which
- * saves serialising and encoding it again: most of a replay's time otherwise.
+ * Writes the message as one JSON Lines line, its keys in the order of ReplayRecord. An event
+ * still as stored goes out as its stored bytes, which saves parsing, serialising and encoding it
+ * again: most of a replay's time otherwise.
  */
-export function writeJsonl(sink: Sink, r: ReplayRecord): Promise<void> | undefined {
-  const stored = r[STORED];
-  if (stored === undefined || r.invalid !== undefined) return sink.write(`${JSON.stringify(r)}\n`);
-  const head = `{"seq":${r.seq},"subject":${JSON.stringify(r.subject)},"time":"${r.time}","event":`;
-  const waits: Promise<void>[] = [];
-  for (const part of [head, stored, '}\n']) {
-    const wait = sink.write(part);
-    if (wait) waits.push(wait);
+export function writeJsonl(out: Chunk, r: ReplayedMessage): void {
+  const stored = r.stored;
+  if (stored === undefined) {
+    out.add(`${JSON.stringify(r)}\n`);
+    return;
   }
-  return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+  const subject = NEEDS_ESCAPE.test(r.subject) ? JSON.stringify(r.subject) : `"${r.subject}"`;
+  out.add(`{"seq":${r.seq},"subject":${subject},"time":"${r.time}","event":`);
+  out.add(stored);
+  out.add('}\n');
 }

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { isStreamNotFound, StreamNotFound } from './errors.js';
-import { replayRecord, type ReplayRecord } from './record.js';
+import { ReplayedMessage, type ReplayRecord } from './record.js';
 import { parseStreamTime } from './stream-time.js';
 
 /**
@@ -20,7 +20,7 @@ export async function storedMessage(
     if (!m) return null;
     const nanos = parseStreamTime(m.timestamp);
     if (nanos === null) throw new Error(`the server's timestamp ${m.timestamp} is not RFC 3339`);
-    return replayRecord({ seq: m.seq, subject: m.subject, nanos, data: m.data });
+    return new ReplayedMessage(m.seq, m.subject, nanos, m.data).toJSON();
   } catch (e) {
     if (isStreamNotFound(e)) throw new StreamNotFound(stream);
     throw e;

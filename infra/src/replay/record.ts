@@ -1,5 +1,5 @@
-import { upcast } from '@cohort/contracts';
-import type { StreamMessage } from './reader.js';
+import { needsUpcast, upcast } from '@cohort/contracts';
+import { envelopeHead, type EnvelopeHead } from './envelope-head.js';
 import { formatStreamTime } from './stream-time.js';
 
 /**
@@ -16,36 +16,87 @@ export interface ReplayRecord {
   time: string;
   event: unknown;
   invalid?: string;
-  /** The stored bytes, when they are the event as written (no upcast) on one line (jsonl.ts). */
-  [STORED]?: Uint8Array;
 }
 
-/** Where a record keeps its event's stored bytes; JSON.stringify leaves symbol keys out. */
-export const STORED = Symbol('stored event');
-
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const CLOSE_OBJECT = 0x7d;
 const decoder = new TextDecoder();
 
-export function replayRecord(
-  m: Pick<StreamMessage, 'seq' | 'subject' | 'nanos' | 'data'>,
-): ReplayRecord {
-  const head = { seq: m.seq, subject: m.subject, time: formatStreamTime(m.nanos) };
-  const text = decoder.decode(m.data);
-  let stored: unknown;
-  try {
-    stored = JSON.parse(text);
-  } catch (e) {
-    return { ...head, event: null, invalid: `not JSON: ${(e as Error).message}` };
-  }
-  const event = upcast(stored);
-  // Already at its latest version: its bytes serve as they are, without a second serialisation.
-  if (event === stored && !/[\r\n]/.test(text)) return { ...head, event, [STORED]: m.data };
-  return { ...head, event };
-}
+/**
+ * A message as replay reads it, parsed only as far as it is asked: its type and version come from
+ * the head of its bytes (envelope-head.ts), and the whole event is parsed the first time `event`
+ * is read. Most of a replay's messages are already at their latest version and, filtered by type
+ * alone, are written as they were stored (`stored`): parsing is most of what a replay costs.
+ */
+export class ReplayedMessage implements ReplayRecord {
+  readonly time: string;
+  /** The event's type and version, when its bytes begin as an envelope does. */
+  readonly head: EnvelopeHead | null;
+  #event: unknown;
+  #invalid: string | undefined;
+  #parsed = false;
 
-/** The event's `type`, when it has one. */
-export function eventType(r: ReplayRecord): string | undefined {
-  const type = (r.event as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? type : undefined;
+  constructor(
+    readonly seq: number,
+    readonly subject: string,
+    /** The stream's timestamp: nanoseconds since the epoch. */
+    nanos: bigint,
+    private readonly data: Uint8Array,
+  ) {
+    this.time = formatStreamTime(nanos);
+    this.head = envelopeHead(data);
+  }
+
+  /** The event's type, from its head or, without one, from the parsed event. */
+  get type(): string | undefined {
+    if (this.head) return this.head.type;
+    const type = (this.event as { type?: unknown } | null)?.type;
+    return typeof type === 'string' ? type : undefined;
+  }
+
+  /**
+   * The stored bytes when they are the event as a line would carry it: at its latest version (no
+   * upcast), one object on one line. Undefined otherwise: the line is written from `event`.
+   */
+  get stored(): Uint8Array | undefined {
+    const { head, data } = this;
+    if (!head || needsUpcast(head.type, head.version)) return undefined;
+    // Buffer's indexOf searches natively; a typed array's includes is several times slower.
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (bytes.indexOf(LINE_FEED) >= 0 || bytes.indexOf(CARRIAGE_RETURN) >= 0) return undefined;
+    let last = data.length - 1;
+    while (last > 0 && data[last]! <= 0x20) last--;
+    return data[last] === CLOSE_OBJECT ? data : undefined;
+  }
+
+  get event(): unknown {
+    if (!this.#parsed) this.#parse();
+    return this.#event;
+  }
+
+  get invalid(): string | undefined {
+    if (!this.#parsed) this.#parse();
+    return this.#invalid;
+  }
+
+  #parse(): void {
+    this.#parsed = true;
+    try {
+      this.#event = upcast(JSON.parse(decoder.decode(this.data)));
+    } catch (e) {
+      this.#event = null;
+      this.#invalid = `not JSON: ${(e as Error).message}`;
+    }
+  }
+
+  /** The record as a plain object (JSON.stringify calls it): the keys of ReplayRecord, in order. */
+  toJSON(): ReplayRecord {
+    const { seq, subject, time, event, invalid } = this;
+    return invalid === undefined
+      ? { seq, subject, time, event }
+      : { seq, subject, time, event, invalid };
+  }
 }
 
 /**

@@ -159,18 +159,19 @@ describe('cohort replay, as the CLI NATS user', () => {
     expect(both).toEqual(await records({ stream: PROJECTS }));
   });
 
-  it('writes CSV with one column per answer item, and a row per message', async () => {
+  it('writes CSV with one column per answer item, and a row per message, in one pass', async () => {
     const [header, ...rows] = (await run({ format: 'csv', range: { toSeq: '10' } }))
       .trimEnd()
       .split('\n');
     const columns = header!.split(',');
     expect(columns.slice(0, 3)).toEqual(['seq', 'subject', 'time']);
+    // Answer items in the order they first appear.
     expect(columns.slice(-5)).toEqual([
-      'answer.note',
-      'answer.pain',
-      'answer.pain.unit',
       'data',
       'invalid',
+      'answer.pain',
+      'answer.pain.unit',
+      'answer.note',
     ]);
     expect(rows).toHaveLength(10);
     const cell = (row: string, name: string) => row.split(',')[columns.indexOf(name)];
@@ -179,7 +180,10 @@ describe('cohort replay, as the CLI NATS user', () => {
     expect(cell(rows[0]!, 'version')).toBe('2');
     expect(cell(rows[1]!, 'answer.pain.unit')).toBe('nrs');
     expect(cell(rows[1]!, 'siteId')).toBe('S-1');
-    expect(rows[7]).toContain(',"slept, ""badly""",7,nrs,');
+    // A row written before a column appeared has an empty cell for it.
+    expect(rows[0]!.split(',')).toHaveLength(columns.length);
+    expect(cell(rows[0]!, 'answer.note')).toBe('');
+    expect(rows[7]!.endsWith(',7,nrs,"slept, ""badly"""')).toBe(true);
     expect(rows.map((r) => r.split(',')[0])).toEqual(range(1, 10).map(String));
   });
 

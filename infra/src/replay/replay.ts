@@ -1,12 +1,12 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { CsvLayout } from './csv.js';
-import { eventFilter, type EventFilter } from './filters.js';
-import { writeJsonl } from './jsonl.js';
+import { BatchWriter } from './batch.js';
+import { CsvSpill } from './csv-spill.js';
+import type { EventFilter } from './filters.js';
+import { Formatter } from './formatter.js';
 import type { Progress } from './progress.js';
 import type { ReplayRange } from './range.js';
 import { RateLimit } from './rate.js';
-import { StreamReader } from './reader.js';
-import { replayRecord, type ReplayRecord } from './record.js';
+import { REPLAY_PULL_BATCH, StreamReader } from './reader.js';
 import type { Sink } from './sink.js';
 
 export const REPLAY_FORMATS = ['jsonl', 'csv'] as const;
@@ -18,47 +18,51 @@ export interface ReplayOptions extends EventFilter {
   /** Subject filter, applied by the server. */
   subject?: string;
   format: ReplayFormat;
-  /** At most this many messages a second read from the stream (each pass). */
+  /** At most this many messages a second read from the stream. */
   ratePerSecond?: number;
   inactiveThresholdMs?: number;
 }
 
 export interface ReplayCounts {
-  /** Messages the stream delivered in range (on the last pass). */
+  /** Messages the stream delivered in range. */
   read: number;
   /** Lines written (rows for CSV, the header aside). */
   written: number;
 }
 
-/** One pass: every record in range that the filters keep, to `each`. */
-async function pass(
+/** Messages packed per batch for the formatting thread: the size of one pull. */
+const BATCH_MESSAGES = REPLAY_PULL_BATCH;
+
+/** The bytes a batch starts with room for (it grows for larger messages). */
+const BATCH_BYTES = 1024 * 1024;
+
+/** Reads the range and hands it to `formatter` batch by batch; the messages read. */
+async function readInto(
   reader: StreamReader,
+  formatter: Formatter,
   options: ReplayOptions,
   progress: Progress | null,
-  each: (r: ReplayRecord) => Promise<void> | undefined,
-): Promise<ReplayCounts> {
-  const keep = eventFilter(options);
+): Promise<number> {
   const limit = options.ratePerSecond ? new RateLimit(options.ratePerSecond) : null;
+  const batch = new BatchWriter(BATCH_BYTES);
   let read = 0;
-  let written = 0;
   for await (const m of reader.messages()) {
     if (limit) await limit.take();
     read++;
     progress?.read(m.pending);
-    const r = replayRecord(m);
-    if (!keep(r)) continue;
-    written++;
-    // Most records only queue: awaiting only what waits saves a promise a message.
-    const wrote = each(r);
-    if (wrote) await wrote;
+    batch.add(m);
+    if (batch.count >= BATCH_MESSAGES || batch.size >= BATCH_BYTES) {
+      await formatter.format(batch.take());
+    }
   }
-  return { read, written };
+  if (batch.count > 0) await formatter.format(batch.take());
+  return read;
 }
 
 /**
- * Replays `options.stream` to `sink`: JSONL in one pass; CSV in two over the same fixed range,
- * the first finding the answer columns (memory grows with the questionnaire items, never with the
- * rows), the second writing. Opens the stream first: StreamNotFound before anything is written.
+ * Replays `options.stream` to `sink` in one pass over the range, read on this thread and
+ * formatted on another (formatter.ts). CSV rows wait in a spill file until every answer column
+ * is known (csv-spill.ts). Opens the stream first: StreamNotFound before anything is written.
  */
 export async function replay(
   conn: NatsConnection,
@@ -68,24 +72,18 @@ export async function replay(
 ): Promise<ReplayCounts> {
   const reader = await StreamReader.open(conn, options);
   const sink = await openSink();
-  let counts: ReplayCounts;
+  const spill = options.format === 'csv' ? await CsvSpill.open() : null;
+  const { format, types, trial } = options;
+  const formatter = new Formatter({ format, types, trial }, spill?.sink ?? sink);
   try {
-    if (options.format === 'jsonl') {
-      counts = await pass(reader, options, progress, (r) => writeJsonl(sink, r));
-    } else {
-      const layout = new CsvLayout();
-      progress?.restart(`${options.stream} (columns)`);
-      await pass(reader, options, progress, (r) => {
-        layout.observe(r);
-        return undefined;
-      });
-      progress?.restart(options.stream);
-      await sink.write(layout.header());
-      counts = await pass(reader, options, progress, (r) => sink.write(layout.row(r)));
-    }
+    const read = await readInto(reader, formatter, options, progress);
+    const end = await formatter.finish();
+    if (spill) await spill.copyTo(sink, end.header!, end.answerColumns);
+    return { read, written: end.written };
   } finally {
     progress?.end();
+    await formatter.close();
+    await spill?.dispose();
     await sink.close();
   }
-  return counts;
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { Chunk } from './chunk.js';
 
 /** The `--out` file cannot be created or written. */
 export class UnwritableOutput extends Error {
@@ -14,20 +15,20 @@ export class UnwritableOutput extends Error {
 }
 
 /**
- * What is gathered before one write (characters and bytes): large enough that writing costs
- * little per line, small enough that memory stays flat (a write waits for the destination).
+ * What is gathered before one write: large enough that writing costs little per line, small
+ * enough that memory stays flat (a write waits for the destination).
  */
-const CHUNK_SIZE = 64 * 1024;
+const CHUNK_SIZE = 256 * 1024;
 
 /**
- * Where replayed lines go: a file (created or truncated) or stdout. Writes are gathered into
- * chunks and wait whenever the destination is behind, so a slow disk or pipe slows the replay
- * instead of filling memory.
+ * Where replayed lines go: a file (created or truncated) or stdout. Lines are gathered into
+ * chunks and each chunk waits until the destination has taken the one before, so a slow disk or
+ * pipe slows the replay instead of filling memory.
  */
 export class Sink {
-  private pending: (string | Uint8Array)[] = [];
-  private pendingSize = 0;
+  private readonly chunk = new Chunk(CHUNK_SIZE);
   private failure: Error | null = null;
+  private closed = false;
 
   private constructor(
     private readonly out: Writable,
@@ -47,27 +48,24 @@ export class Sink {
     }
   }
 
+  /** Adds text or bytes to the chunk; `drained()` hands a full chunk on. */
+  write(part: string | Uint8Array): void {
+    this.chunk.add(part);
+  }
+
   /**
-   * Queues text or bytes (UTF-8). Returns a promise only when the queue was handed to the
-   * destination: await it, it settles once the destination has room again.
+   * Undefined while the chunk has room; once it is full, a promise that settles when the chunk
+   * has been handed to the destination and it has room again. Await it between lines.
    */
-  write(part: string | Uint8Array): Promise<void> | undefined {
-    this.pending.push(part);
-    this.pendingSize += part.length;
-    return this.pendingSize >= CHUNK_SIZE ? this.flush() : undefined;
+  drained(): Promise<void> | undefined {
+    return this.chunk.size >= CHUNK_SIZE ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {
     this.throwFailure();
-    if (this.pending.length === 0) return;
-    const parts = this.pending;
-    const chunk = parts.every((p) => typeof p === 'string')
-      ? parts.join('')
-      : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
-    this.pending = [];
-    this.pendingSize = 0;
+    if (this.chunk.size === 0) return;
     // once() rejects should the destination fail while it is awaited.
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    if (!this.out.write(this.chunk.take())) await once(this.out, 'drain');
     this.throwFailure();
   }
 
@@ -76,8 +74,10 @@ export class Sink {
     if (this.failure) throw this.failure;
   }
 
-  /** Writes what is left; a file is closed, stdout stays open. */
+  /** Writes what is left; a file is closed, stdout stays open. Once: later calls do nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.flush();
     if (!this.ownsOut) return;
     this.out.end();

@@ -40,12 +40,12 @@ let lastSecondText = '';
 
 /** `2026-01-31T08:00:00.123456789Z`: nanoseconds since the epoch as RFC 3339 in UTC. */
 export function formatStreamTime(nanos: bigint): string {
-  const seconds = Number(nanos / 1_000_000_000n);
-  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
+  const digits = nanos.toString().padStart(10, '0');
+  const seconds = Number(digits.slice(0, -9));
   // A stream's messages come second after second: the date and time part is kept for the next.
   if (seconds !== lastSecond) {
     lastSecond = seconds;
     lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
   }
-  return `${lastSecondText}.${frac}Z`;
+  return `${lastSecondText}.${digits.slice(-9)}Z`;
 }

@@ -117,7 +117,7 @@ describe('cohort replay and cohort stream get (the built binary, as the CLI NATS
     );
     expect(r.code, r.stderr).toBe(0);
     const [header, ...rows] = (await readFile(out, 'utf8')).trimEnd().split('\n');
-    expect(header).toMatch(/^seq,subject,time,.*,answer\.a,data,invalid$/);
+    expect(header).toMatch(/^seq,subject,time,.*,data,invalid,answer\.a$/);
     expect(rows).toHaveLength(STORED / 2);
     expect(rows.every((row) => row.includes(',reports.RA.'))).toBe(true);
   });

@@ -1,0 +1,39 @@
+// The formatting thread of a replay (formatter.ts starts it): turns batches of stored messages
+// into JSONL lines or CSV rows while the main thread reads the next batches from NATS.
+import { parentPort, workerData } from 'node:worker_threads';
+import { readBatch } from './batch.js';
+import { Chunk } from './chunk.js';
+import { CsvLayout } from './csv.js';
+import { eventFilter } from './filters.js';
+import { writeJsonl } from './jsonl.js';
+import { ReplayedMessage } from './record.js';
+import type { FormatOptions, FormatReply, FormatRequest } from './formatter.js';
+import { writeSpilledRow } from './csv-spill.js';
+
+const options = workerData as FormatOptions;
+const keep = eventFilter(options);
+const layout = options.format === 'csv' ? new CsvLayout() : null;
+const port = parentPort!;
+
+function format(batch: ArrayBuffer): FormatReply {
+  const out = new Chunk(2 * batch.byteLength);
+  let written = 0;
+  for (const m of readBatch(batch)) {
+    const r = new ReplayedMessage(m.seq, m.subject, m.nanos, m.data);
+    if (!keep(r)) continue;
+    written++;
+    if (layout) writeSpilledRow(out, layout.row(r), layout.answerColumns);
+    else writeJsonl(out, r);
+  }
+  const chunk = out.take();
+  return { chunk, written };
+}
+
+port.on('message', (request: FormatRequest) => {
+  if ('batch' in request) {
+    const reply = format(request.batch);
+    port.postMessage(reply, [reply.chunk.buffer as ArrayBuffer]);
+  } else {
+    port.postMessage({ header: layout?.header(), answerColumns: layout?.answerColumns ?? 0 });
+  }
+});
