@@ -22,10 +22,11 @@ export interface FormatEnd {
 }
 
 /**
- * Batches waiting on the formatting thread or its output: two keep both threads busy (one batch
- * formatted while the next is read); more would only hold memory.
+ * Batches waiting on the formatting thread or its output: enough that neither thread waits on
+ * the other when one is briefly slower (a pull's round trip, a garbage collection), few enough
+ * that memory stays flat (a batch is about a megabyte).
  */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
 
 /** From sources (tests) the thread runs the TypeScript file; from a build, the compiled one. */
 const WORKER = new URL(

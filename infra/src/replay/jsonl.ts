@@ -11,13 +11,13 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
  * again: most of a replay's time otherwise.
  */
 export function writeJsonl(out: Chunk, r: ReplayedMessage): void {
-  const stored = r.stored;
-  if (stored === undefined) {
+  const event = r.stored ?? (r.invalid === undefined ? JSON.stringify(r.event) : undefined);
+  if (event === undefined) {
     out.add(`${JSON.stringify(r)}\n`);
     return;
   }
   const subject = NEEDS_ESCAPE.test(r.subject) ? JSON.stringify(r.subject) : `"${r.subject}"`;
   out.add(`{"seq":${r.seq},"subject":${subject},"time":"${r.time}","event":`);
-  out.add(stored);
+  out.add(event);
   out.add('}\n');
 }

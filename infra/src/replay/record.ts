@@ -1,4 +1,5 @@
-import { needsUpcast, upcast } from '@cohort/contracts';
+// The upcasters alone: the formatting thread loads this module without the schemas.
+import { needsUpcast, upcast } from '@cohort/contracts/upcasters';
 import { envelopeHead, type EnvelopeHead } from './envelope-head.js';
 import { formatStreamTime } from './stream-time.js';
 

@@ -1,15 +1,17 @@
 // bench:replay — compares, in one run on one machine, for a REPORTS stream of BENCH_EVENTS
 // (default 500000) events and of half as many:
 //   1. the raw read rate of an ordered consumer (every message delivered, nothing done with it);
-//   2. `cohort replay` to JSONL (upcast, one line per message) and to CSV (two passes: the
-//      answer columns, then the rows), written to /dev/null;
-//   3. each one's peak RSS (VmHWM), which should not grow with the stream.
+//   2. `cohort replay` to JSONL (upcast, one line per message) and to CSV (one row per message,
+//      through a spill file until every column is known), written to /dev/null;
+//   3. each one's CPU per message (every thread: replay formats on a second one) and peak RSS
+//      (VmHWM), which should not grow with the stream.
 // Every reader runs as its own process (the raw one is raw-read.ts), timed from spawn to exit:
 // each rate includes its start-up (node, the connection, the consumer; the CLI's is about
-// 0.2 s longer, for its code and the token check). Medians of BENCH_ROUNDS (3).
+// 0.25 s longer, for its code, the token check and its formatting thread). Medians of
+// BENCH_ROUNDS (3).
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reportSubject } from '@cohort/contracts';
@@ -23,6 +25,7 @@ import {
 } from '@cohort/infra/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { identity } from '../support/identity.js';
+import { median, peakRssMb } from './proc-stats.js';
 import { REPO_ROOT } from '../support/service-process.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
@@ -57,36 +60,44 @@ async function fill(url: string, from: number, to: number): Promise<void> {
   await conn.drain();
 }
 
-async function peakRssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
 interface Run {
   seconds: number;
+  cpuSeconds: number;
   rssMb: number;
 }
 
-/** One reader process: its wall time from spawn to exit, and its peak RSS. */
+const REPORT_CPU = join(dirname(fileURLToPath(import.meta.url)), 'report-cpu.js');
+
+/** One reader process: its wall time from spawn to exit, its CPU time and its peak RSS. */
 async function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-replay-'));
+  const cpuFile = join(dir, 'cpu');
   const start = performance.now();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', REPORT_CPU, ...args], {
+    env: { ...env, BENCH_CPU_FILE: cpuFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let peak = 0;
   const sampler = setInterval(() => {
-    void peakRssKb(child.pid!).then((kb) => (peak = Math.max(peak, kb)));
+    void peakRssMb(child.pid!).then(
+      (mb) => (peak = Math.max(peak, mb)),
+      () => undefined,
+    );
   }, RSS_SAMPLE_MS);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const seconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
   if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${stderr}`);
-  return { seconds: (performance.now() - start) / 1000, rssMb: peak / 1024 };
+  const cpuSeconds = Number(await readFile(cpuFile, 'utf8')) / 1e6;
+  await rm(dir, { recursive: true, force: true });
+  return { seconds, cpuSeconds, rssMb: peak };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Measured {
   rate: number;
+  cpuMicros: number;
   rssMb: number;
 }
 
@@ -111,6 +122,7 @@ async function measure(n: number, url: string): Promise<Record<'raw' | 'jsonl' |
   }
   const summary = (rs: Run[]) => ({
     rate: n / median(rs.map((r) => r.seconds)),
+    cpuMicros: (median(rs.map((r) => r.cpuSeconds)) * 1e6) / n,
     rssMb: Math.max(...rs.map((r) => r.rssMb)),
   });
   return { raw: summary(runs.raw!), jsonl: summary(runs.jsonl!), csv: summary(runs.csv!) };
@@ -140,19 +152,22 @@ async function main() {
   }
   const rate = (x: number) => `${Math.round(x).toLocaleString('en')}/s`.padStart(12);
   const mb = (x: number) => `${x.toFixed(0)} MB`.padStart(9);
+  const micros = (x: number) => `${x.toFixed(1)} µs`.padStart(10);
   console.log(
-    `\n${'events'.padEnd(10)}${'reader'.padEnd(34)}${'rate'.padStart(12)}${'peak RSS'.padStart(9)}  vs raw`,
+    `\n${'events'.padEnd(10)}${'reader'.padEnd(30)}${'rate'.padStart(12)}${'CPU/msg'.padStart(10)}` +
+      `${'peak RSS'.padStart(9)}  rate vs raw`,
   );
   const labels = {
     raw: 'raw ordered-consumer read',
     jsonl: 'cohort replay --format jsonl',
-    csv: 'cohort replay --format csv (2 passes)',
+    csv: 'cohort replay --format csv',
   } as const;
   for (const { n, m } of results) {
     for (const k of ['raw', 'jsonl', 'csv'] as const) {
       const ratio = k === 'raw' ? '' : `  ${(m[k].rate / m.raw.rate).toFixed(2)}`;
       console.log(
-        `${n.toLocaleString('en').padEnd(10)}${labels[k].padEnd(34)}${rate(m[k].rate)}${mb(m[k].rssMb)}${ratio}`,
+        `${n.toLocaleString('en').padEnd(10)}${labels[k].padEnd(30)}${rate(m[k].rate)}` +
+          `${micros(m[k].cpuMicros)}${mb(m[k].rssMb)}${ratio}`,
       );
     }
   }
@@ -161,17 +176,17 @@ async function main() {
     '\nratios (goal: replay ≥ 0.7 of raw; RSS flat from the smaller stream to the larger)',
   );
   for (const k of ['jsonl', 'csv'] as const) {
+    const { n: l, m: lm } = large!;
+    const { n: s, m: sm } = small!;
     console.log(
-      `  ${k.padEnd(6)} rate vs raw: ${(large!.m[k].rate / large!.m.raw.rate).toFixed(2)} at ` +
-        `${large!.n.toLocaleString('en')}, ${(small!.m[k].rate / small!.m.raw.rate).toFixed(2)} at ` +
-        `${small!.n.toLocaleString('en')}; peak RSS ${large!.n.toLocaleString('en')} / ` +
-        `${small!.n.toLocaleString('en')}: ${(large!.m[k].rssMb / small!.m[k].rssMb).toFixed(2)}`,
+      `  ${k.padEnd(6)} rate vs raw: ${(lm[k].rate / lm.raw.rate).toFixed(2)} at ` +
+        `${l.toLocaleString('en')}, ${(sm[k].rate / sm.raw.rate).toFixed(2)} at ` +
+        `${s.toLocaleString('en')}; CPU per message vs raw: ` +
+        `${(lm[k].cpuMicros / lm.raw.cpuMicros).toFixed(2)}; peak RSS ` +
+        `${l.toLocaleString('en')} / ${s.toLocaleString('en')}: ` +
+        `${(lm[k].rssMb / sm[k].rssMb).toFixed(2)}`,
     );
   }
-  console.log(
-    `  csv per pass vs raw: ${((2 * large!.m.csv.rate) / large!.m.raw.rate).toFixed(2)} ` +
-      '(each of its two passes reads the whole range)',
-  );
 }
 
 await main();
