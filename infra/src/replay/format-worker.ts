@@ -4,11 +4,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readBatch } from './batch.js';
 import { Chunk } from './chunk.js';
 import { CsvLayout } from './csv.js';
+import { writeSpilledRow } from './csv-spill.js';
 import { eventFilter } from './filters.js';
 import { writeJsonl } from './jsonl.js';
 import { ReplayedMessage } from './record.js';
 import type { FormatOptions, FormatReply, FormatRequest } from './formatter.js';
-import { writeSpilledRow } from './csv-spill.js';
 
 const options = workerData as FormatOptions;
 const keep = eventFilter(options);
@@ -25,8 +25,7 @@ function format(batch: ArrayBuffer): FormatReply {
     if (layout) writeSpilledRow(out, layout.row(r), layout.answerColumns);
     else writeJsonl(out, r);
   }
-  const chunk = out.take();
-  return { chunk, written };
+  return { chunk: out.take(), written };
 }
 
 port.on('message', (request: FormatRequest) => {
