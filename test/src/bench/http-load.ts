@@ -13,16 +13,17 @@ export interface LoadResult {
 /**
  * A closed-loop HTTP load: `connections` workers, each sending its next request as soon as the
  * previous one is answered, until `seconds` have passed. Every request sent is awaited, so the
- * counts are exact (a check against the stream can be exact too).
+ * counts are exact (a check against the stream can be exact too). Request `i` sent by worker
+ * `w` (0 to connections - 1) is `request(i, w)`: a worker can act as one client (a phone with
+ * its own token).
  */
 export async function httpLoad(opts: {
   url: string;
   path: string;
   connections: number;
   seconds: number;
-  body: (i: number) => string;
-  /** Sent with every request (e.g. a bearer token). */
-  headers?: Record<string, string>;
+  /** The `i`th request's body and headers (e.g. a bearer token), sent by worker `w`. */
+  request: (i: number, w: number) => { body: string; headers?: Record<string, string> };
 }): Promise<LoadResult> {
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const latencies: number[] = [];
@@ -30,16 +31,16 @@ export async function httpLoad(opts: {
   let i = 0;
   const start = performance.now();
   const deadline = start + opts.seconds * 1000;
-  const worker = async () => {
+  const worker = async (w: number) => {
     while (performance.now() < deadline) {
-      const body = opts.body(i++);
+      const { body, headers } = opts.request(i++, w);
       const t = performance.now();
       let status = 0;
       try {
         const res = await pool.request({
           path: opts.path,
           method: 'POST',
-          headers: { ...opts.headers, 'content-type': 'application/json' },
+          headers: { ...headers, 'content-type': 'application/json' },
           body,
         });
         status = res.statusCode;
@@ -51,7 +52,7 @@ export async function httpLoad(opts: {
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
   };
-  await Promise.all(Array.from({ length: opts.connections }, worker));
+  await Promise.all(Array.from({ length: opts.connections }, (_, w) => worker(w)));
   const elapsed = (performance.now() - start) / 1000;
   await pool.close();
   latencies.sort((a, b) => a - b);
