@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { cpuSeconds } from './proc-stats.js';
 
 export interface LoadResult {
   /** Responses per second over the whole phase, in-flight requests included. */
@@ -8,6 +9,8 @@ export interface LoadResult {
   /** Count per HTTP status; 0 stands for a failed connection. */
   statuses: Map<number, number>;
   total: number;
+  /** CPU microseconds the server process used per answer (user + system), when its pid is given. */
+  serverMicros?: number;
 }
 
 /**
@@ -24,7 +27,10 @@ export async function httpLoad(opts: {
   seconds: number;
   /** The `i`th request's body and headers (e.g. a bearer token), sent by worker `w`. */
   request: (i: number, w: number) => { body: string; headers?: Record<string, string> };
+  /** The server's process, whose CPU time is read before and after. */
+  serverPid?: number;
 }): Promise<LoadResult> {
+  const cpuBefore = await cpuSeconds(opts.serverPid);
   const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1 });
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
@@ -54,6 +60,7 @@ export async function httpLoad(opts: {
   };
   await Promise.all(Array.from({ length: opts.connections }, (_, w) => worker(w)));
   const elapsed = (performance.now() - start) / 1000;
+  const serverCpu = (await cpuSeconds(opts.serverPid)) - cpuBefore;
   await pool.close();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
@@ -64,5 +71,6 @@ export async function httpLoad(opts: {
     p99: pct(0.99),
     statuses,
     total: latencies.length,
+    ...(opts.serverPid === undefined ? {} : { serverMicros: (serverCpu * 1e6) / latencies.length }),
   };
 }

@@ -16,12 +16,13 @@ const phones = await Promise.all(
 );
 
 /** Reports of each connection's patient, with its phone's token. */
-export function reports(url: string, seconds: number): Promise<LoadResult> {
+export function reports(url: string, seconds: number, serverPid?: number): Promise<LoadResult> {
   return httpLoad({
     url,
     path: '/v1/reports',
     connections: CONNECTIONS,
     seconds,
+    serverPid,
     request: (i, w) => ({
       body: JSON.stringify(reportBody('BENCH', `P${w}`, i)),
       headers: phones[w]!,
@@ -37,12 +38,17 @@ export const NEW_TOKENS = Math.ceil(TOKEN_CACHE_MAX_ENTRIES * 1.2);
 let newTokens: Record<string, string>[] = [];
 
 /** Reports each bearing a token the edge has not verified yet. */
-export function unseenTokenReports(url: string, seconds: number): Promise<LoadResult> {
+export function unseenTokenReports(
+  url: string,
+  seconds: number,
+  serverPid?: number,
+): Promise<LoadResult> {
   return httpLoad({
     url,
     path: '/v1/reports',
     connections: CONNECTIONS,
     seconds,
+    serverPid,
     request: (i) => ({
       body: JSON.stringify(reportBody('BENCH', `N${i % NEW_TOKENS}`, i)),
       headers: newTokens[i % NEW_TOKENS]!,
