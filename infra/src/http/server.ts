@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { SECURE_HEADERS } from './api.js';
+import { SECURE_HEADERS } from './secure-headers.js';
 
 type FetchCallback = Parameters<typeof getRequestListener>[0];
 
