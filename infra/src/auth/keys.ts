@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
@@ -34,6 +35,11 @@ export interface TokenKeys {
   getKey: JWTVerifyGetKey;
   issuer: string;
   audience: string;
+  /**
+   * Changes each time the key set is fetched again (a remote set, on an unknown `kid` or once
+   * stale), so that what was verified with the previous set can be dropped; absent: never.
+   */
+  keySetVersion?: () => number;
 }
 
 /** Configuration that cannot verify tokens safely. */
@@ -71,15 +77,22 @@ export async function tokenKeys(config: AuthEnv, dataDir: string): Promise<Token
       'COHORT_JWT_ISSUER and COHORT_JWT_AUDIENCE are required with token keys',
     );
   }
-  const getKey = config.COHORT_JWKS_URL
-    ? createRemoteJWKSet(new URL(config.COHORT_JWKS_URL))
-    : createLocalJWKSet(
-        JSON.parse(await readFile(config.COHORT_JWKS_FILE!, 'utf8')) as JSONWebKeySet,
-      );
-  return {
-    mode: 'configured',
-    getKey,
+  const common = {
+    mode: 'configured' as const,
     issuer: config.COHORT_JWT_ISSUER,
     audience: config.COHORT_JWT_AUDIENCE,
   };
+  if (config.COHORT_JWKS_URL) {
+    let fetches = 0;
+    const getKey = createRemoteJWKSet(new URL(config.COHORT_JWKS_URL), {
+      [customFetch]: async (...args: Parameters<typeof fetch>) => {
+        const res = await fetch(...args);
+        fetches++;
+        return res;
+      },
+    });
+    return { ...common, getKey, keySetVersion: () => fetches };
+  }
+  const file = JSON.parse(await readFile(config.COHORT_JWKS_FILE!, 'utf8')) as JSONWebKeySet;
+  return { ...common, getKey: createLocalJWKSet(file) };
 }

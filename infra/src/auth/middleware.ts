@@ -4,7 +4,8 @@ import type { Logger } from '../logger.js';
 import type { Caller } from './caller.js';
 import type { TokenKeys } from './keys.js';
 import { authorize, type Action, type Resource } from './policy.js';
-import { KeysUnavailable, Unauthenticated, verifyToken } from './verify.js';
+import { VerifiedTokens } from './token-cache.js';
+import { KeysUnavailable, Unauthenticated } from './verify.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -45,19 +46,21 @@ function unauthenticated(invalidToken: boolean): HttpError {
  * Every route but the public ones (and those `alsoPublic` names: pages that hold no data) needs `Authorization: Bearer <JWT>` (401 otherwise), and must
  * check the caller against the policy with `authorize(c, …)` before it answers: a route that
  * answers without having done so fails closed (500), so no route can be left unguarded.
+ * Verified tokens are kept for their repeats (`VerifiedTokens`).
  */
 export function authentication(
   keys: TokenKeys,
   log: Logger,
   alsoPublic: (path: string) => boolean = () => false,
 ): MiddlewareHandler {
+  const tokens = new VerifiedTokens(keys);
   return async (c, next) => {
     if (isPublicPath(c.req.path) || alsoPublic(c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
     if (!match) throw unauthenticated(header !== '');
     try {
-      c.set('caller', await verifyToken(keys, match[1]!));
+      c.set('caller', await tokens.verify(match[1]!));
     } catch (e) {
       if (e instanceof Unauthenticated) {
         log.debug({ reason: e.message, path: c.req.path }, 'token refused');

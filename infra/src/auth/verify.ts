@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWSAlgorithm } from 'jose';
+import { errors, jwtVerify, type JWSAlgorithm, type JWTPayload } from 'jose';
 import { fieldIssues } from '@cohort/contracts';
 import { CallerClaims, type Caller } from './caller.js';
 import type { TokenKeys } from './keys.js';
@@ -26,7 +26,23 @@ export class KeysUnavailable extends Error {
  * algorithm, `iss` and `aud`, `exp` required, `nbf` honoured, then the claims Cohort needs.
  */
 export async function verifyToken(keys: TokenKeys, token: string): Promise<Caller> {
-  let payload: unknown;
+  return (await verifiedToken(keys, token)).caller;
+}
+
+/** A verified token: its caller, and the times it is valid between (seconds; `nbf` 0 if none). */
+export interface VerifiedToken {
+  caller: Caller;
+  exp: number;
+  nbf: number;
+}
+
+/** `verifyToken`, with the token's `exp` and `nbf`, at the time `nowMs` (the clock's). */
+export async function verifiedToken(
+  keys: TokenKeys,
+  token: string,
+  nowMs?: number,
+): Promise<VerifiedToken> {
+  let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys.getKey, {
       algorithms: ALGORITHMS,
@@ -34,6 +50,7 @@ export async function verifyToken(keys: TokenKeys, token: string): Promise<Calle
       audience: keys.audience,
       requiredClaims: ['exp', 'iss', 'aud', 'sub'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(nowMs === undefined ? {} : { currentDate: new Date(nowMs) }),
     }));
   } catch (e) {
     if (e instanceof errors.JWKSTimeout || !(e instanceof errors.JOSEError)) {
@@ -47,8 +64,13 @@ export async function verifyToken(keys: TokenKeys, token: string): Promise<Calle
     throw new Unauthenticated(`token claims: ${issues.join('; ')}`);
   }
   return {
-    id: claims.data.sub,
-    role: claims.data.role,
-    trials: new Set(claims.data.trials),
+    caller: {
+      id: claims.data.sub,
+      role: claims.data.role,
+      trials: new Set(claims.data.trials),
+    },
+    // jose checked both are numeric dates, and that `exp` is present.
+    exp: payload.exp!,
+    nbf: payload.nbf ?? 0,
   };
 }

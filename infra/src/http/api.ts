@@ -1,7 +1,6 @@
 import { fieldIssues } from '@cohort/contracts';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import type { TokenKeys } from '../auth/keys.js';
 import { authentication } from '../auth/middleware.js';
@@ -13,25 +12,9 @@ import { notFound, validationFailed, type HttpError } from './errors.js';
 import { exactJsonIssues } from './exact-json.js';
 import { jsonBodies } from './json-body.js';
 import { httpMetrics, mountOps, type ReadinessCheck } from './ops.js';
+import { secureAnswers } from './secure-headers.js';
 
-/**
- * Headers on every answer: no sniffing, no framing, no referrer, and a Content-Security-Policy
- * that lets pages load only their own scripts (the API reference's styles are inline).
- */
-export const SECURE_HEADERS = {
-  contentSecurityPolicy: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    connectSrc: ["'self'"],
-    objectSrc: ["'none'"],
-    baseUri: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-  },
-  xFrameOptions: 'DENY',
-};
+export { SECURE_HEADERS } from './secure-headers.js';
 
 /** Most bytes a request body may have unless the service says otherwise. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
@@ -95,7 +78,7 @@ export function createRouter(opts: { log?: Logger; mapError?: ErrorMapper } = {}
 export function createApi(opts: ApiOptions): OpenAPIHono {
   const app = createRouter(opts);
   app.use(httpMetrics(opts.metrics));
-  app.use(secureHeaders(SECURE_HEADERS));
+  app.use(secureAnswers());
   // Before any body is read: an anonymous caller costs a header check, not a parse.
   app.use(authentication(opts.auth, opts.log, opts.publicPaths));
   // What JSON.parse would silently change (NUL, lone surrogates, numbers a double cannot hold)

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { SECURE_HEADERS } from './api.js';
+import { SECURE_HEADERS } from './secure-headers.js';
 
 type FetchCallback = Parameters<typeof getRequestListener>[0];
 
@@ -51,8 +51,7 @@ const adapterError = (e: unknown) =>
  * WWW-Authenticate, Retry-After).
  */
 function answeringHead(fetch: FetchCallback): FetchCallback {
-  return async (req, env) => {
-    if (req.method !== 'HEAD') return fetch(req, env);
+  const head: FetchCallback = async (req, env) => {
     const get = new Request(req.url, { method: 'GET', headers: req.headers });
     const res = (await fetch(get, env)) as Response;
     // Headers and status before the body: reading the body rebuilds the answer the same way.
@@ -61,6 +60,8 @@ function answeringHead(fetch: FetchCallback): FetchCallback {
     await res.body?.cancel();
     return new Response(null, { status, headers });
   };
+  // Any other request goes straight to the app, with no promise of its own around the answer.
+  return (req, env) => (req.method === 'HEAD' ? head(req, env) : fetch(req, env));
 }
 
 /** Serves an app on `host:port` (port 0: any free one), resolving once it listens. */
@@ -84,7 +85,7 @@ export function listen(app: Fetchable, port: number, host = '0.0.0.0'): Promise<
   server.on('connection', (socket: Socket) => socket.setTimeout(HEADERS_TIMEOUT_MS));
   let closing = false;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    req.socket.setTimeout(0);
+    if (req.socket.timeout) req.socket.setTimeout(0);
     // A keep-alive connection whose last answer ends while the server closes would hold
     // close() for the keep-alive timeout: it is closed as soon as it is idle.
     res.once('finish', () => {

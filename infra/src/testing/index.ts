@@ -43,6 +43,7 @@ export { SubscriberMetrics } from '../subscriber/metrics.js';
 export { startProjections, type RunningProjections } from '../subscriber/service.js';
 export { AuthEnv, tokenKeys, type TokenKeys } from '../auth/keys.js';
 export { verifyToken } from '../auth/verify.js';
+export { TOKEN_CACHE_MAX_ENTRIES, VerifiedTokens } from '../auth/token-cache.js';
 export { type OutboxRelay } from '../outbox/outbox.js';
 export { SERVICE_ENV_VARIABLES } from '../service/run-service.js';
 export { Rebuild } from '../rebuild/rebuild.js';
