@@ -3,8 +3,11 @@ import type { StreamMessage } from './reader.js';
 /** What the formatting thread needs of a message: the rest stays with the reader. */
 export type BatchMessage = Pick<StreamMessage, 'seq' | 'subject' | 'nanos' | 'data'>;
 
-/** Sequence (8 bytes), time (8), subject length (2) and payload length (4) before the bytes. */
-const FIXED_BYTES = 22;
+/**
+ * Before a message's bytes: its sequence (8 bytes), the lengths of its time's digits (1), its
+ * subject (2) and its payload (4). Then the time's digits, the subject and the payload.
+ */
+const FIXED_BYTES = 15;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -35,17 +38,20 @@ export class BatchWriter {
   }
 
   add(m: BatchMessage): void {
-    // A subject is ASCII in practice; three bytes a character covers any.
-    const most = FIXED_BYTES + m.subject.length * 3 + m.data.length;
+    // Digits are ASCII; a subject is in practice, and three bytes a character covers any.
+    const most = FIXED_BYTES + m.nanos.length + m.subject.length * 3 + m.data.length;
     if (this.used + most > this.buffer.byteLength) this.grow(this.used + most);
     const at = this.used;
+    let next = at + FIXED_BYTES;
+    next += encoder.encodeInto(m.nanos, this.bytes.subarray(next)).written;
+    const subject = encoder.encodeInto(m.subject, this.bytes.subarray(next)).written;
+    next += subject;
+    this.bytes.set(m.data, next);
     this.view.setFloat64(at, m.seq);
-    this.view.setBigInt64(at + 8, m.nanos);
-    const subject = encoder.encodeInto(m.subject, this.bytes.subarray(at + FIXED_BYTES));
-    this.view.setUint16(at + 16, subject.written);
-    this.view.setUint32(at + 18, m.data.length);
-    this.bytes.set(m.data, at + FIXED_BYTES + subject.written);
-    this.used = at + FIXED_BYTES + subject.written + m.data.length;
+    this.view.setUint8(at + 8, m.nanos.length);
+    this.view.setUint16(at + 9, subject);
+    this.view.setUint32(at + 11, m.data.length);
+    this.used = next + m.data.length;
     this.messages++;
   }
 
@@ -71,16 +77,16 @@ export function* readBatch(buffer: ArrayBuffer): Generator<BatchMessage> {
   const view = new DataView(buffer);
   const bytes = new Uint8Array(buffer);
   for (let at = 0; at < buffer.byteLength;) {
-    const subjectLength = view.getUint16(at + 16);
-    const dataLength = view.getUint32(at + 18);
-    const subjectAt = at + FIXED_BYTES;
-    const dataAt = subjectAt + subjectLength;
+    const nanosAt = at + FIXED_BYTES;
+    const subjectAt = nanosAt + view.getUint8(at + 8);
+    const dataAt = subjectAt + view.getUint16(at + 9);
+    const end = dataAt + view.getUint32(at + 11);
     yield {
       seq: view.getFloat64(at),
-      nanos: view.getBigInt64(at + 8),
+      nanos: decoder.decode(bytes.subarray(nanosAt, subjectAt)),
       subject: decoder.decode(bytes.subarray(subjectAt, dataAt)),
-      data: bytes.subarray(dataAt, dataAt + dataLength),
+      data: bytes.subarray(dataAt, end),
     };
-    at = dataAt + dataLength;
+    at = end;
   }
 }

@@ -41,8 +41,8 @@ export class ReplayedMessage implements ReplayRecord {
   constructor(
     readonly seq: number,
     readonly subject: string,
-    /** The stream's timestamp: nanoseconds since the epoch. */
-    nanos: bigint,
+    /** The stream's timestamp: nanoseconds since the epoch (or their decimal digits). */
+    nanos: bigint | string,
     private readonly data: Uint8Array,
   ) {
     this.time = formatStreamTime(nanos);

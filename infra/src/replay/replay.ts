@@ -46,15 +46,14 @@ async function readInto(
   const limit = options.ratePerSecond ? new RateLimit(options.ratePerSecond) : null;
   const batch = new BatchWriter(BATCH_BYTES);
   let read = 0;
-  for await (const m of reader.messages()) {
-    if (limit) await limit.take();
+  await reader.read((m) => {
     read++;
     progress?.read(m.pending);
     batch.add(m);
-    if (batch.count >= BATCH_MESSAGES || batch.size >= BATCH_BYTES) {
-      await formatter.format(batch.take());
-    }
-  }
+    const full = batch.count >= BATCH_MESSAGES || batch.size >= BATCH_BYTES;
+    const next = full ? formatter.format(batch.take()) : undefined;
+    return limit ? Promise.all([next, limit.take()]).then(() => undefined) : next;
+  });
   if (batch.count > 0) await formatter.format(batch.take());
   return read;
 }

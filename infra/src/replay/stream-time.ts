@@ -38,9 +38,12 @@ export function parseStreamTime(text: string): bigint | null {
 let lastSecond = Number.NaN;
 let lastSecondText = '';
 
-/** `2026-01-31T08:00:00.123456789Z`: nanoseconds since the epoch as RFC 3339 in UTC. */
-export function formatStreamTime(nanos: bigint): string {
-  const digits = nanos.toString().padStart(10, '0');
+/**
+ * `2026-01-31T08:00:00.123456789Z`: nanoseconds since the epoch (a bigint, or its decimal digits
+ * as the server writes them) as RFC 3339 in UTC.
+ */
+export function formatStreamTime(nanos: bigint | string): string {
+  const digits = (typeof nanos === 'string' ? nanos : nanos.toString()).padStart(10, '0');
   const seconds = Number(digits.slice(0, -9));
   // A stream's messages come second after second: the date and time part is kept for the next.
   if (seconds !== lastSecond) {
@@ -48,4 +51,16 @@ export function formatStreamTime(nanos: bigint): string {
     lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
   }
   return `${lastSecondText}.${digits.slice(-9)}Z`;
+}
+
+/**
+ * The stream's timestamp of a delivered message, as the decimal nanoseconds its acknowledgement
+ * subject carries (`$JS.ACK.<stream>.<consumer>.<delivered>.<seq>.<dseq>.<nanos>.<pending>`, or
+ * with a domain and an account hash before the stream and a token after), or undefined when
+ * `ack` is not such a subject.
+ */
+export function deliveredNanos(ack: string | undefined): string | undefined {
+  const tokens = ack?.split('.');
+  const nanos = tokens?.[tokens.length === 9 ? 7 : 9];
+  return nanos !== undefined && /^\d+$/.test(nanos) ? nanos : undefined;
 }
