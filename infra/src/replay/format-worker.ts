@@ -1,7 +1,7 @@
 // The formatting thread of a replay (formatter.ts starts it): turns batches of stored messages
 // into JSONL lines or CSV rows while the main thread reads the next batches from NATS.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readBatch } from './batch.js';
+import { readBatch, type PackedBatch } from './batch.js';
 import { Chunk } from './chunk.js';
 import { CsvLayout } from './csv.js';
 import { writeSpilledRow } from './csv-spill.js';
@@ -15,8 +15,11 @@ const keep = eventFilter(options);
 const layout = options.format === 'csv' ? new CsvLayout() : null;
 const port = parentPort!;
 
-function format(batch: ArrayBuffer): FormatReply {
-  const out = new Chunk(2 * batch.byteLength);
+/** What a batch's lines start with room for: a thousand lines of about a kilobyte. */
+const OUTPUT_BYTES = 2 * 1024 * 1024;
+const out = new Chunk(OUTPUT_BYTES);
+
+function format(batch: PackedBatch): FormatReply {
   let written = 0;
   for (const m of readBatch(batch)) {
     const r = new ReplayedMessage(m.seq, m.subject, m.nanos, m.data);
@@ -25,13 +28,15 @@ function format(batch: ArrayBuffer): FormatReply {
     if (layout) writeSpilledRow(out, layout.row(r), layout.answerColumns);
     else writeJsonl(out, r);
   }
-  return { chunk: out.take(), written };
+  return { chunk: out.take(), written, batch: batch.buffer };
 }
 
 port.on('message', (request: FormatRequest) => {
   if ('batch' in request) {
     const reply = format(request.batch);
-    port.postMessage(reply, [reply.chunk.buffer as ArrayBuffer]);
+    port.postMessage(reply, [reply.chunk.buffer as ArrayBuffer, reply.batch]);
+  } else if ('recycle' in request) {
+    out.recycle(request.recycle);
   } else {
     port.postMessage({ header: layout?.header(), answerColumns: layout?.answerColumns ?? 0 });
   }

@@ -1,18 +1,24 @@
 import { Worker } from 'node:worker_threads';
+import { BatchWriter, type BatchMessage, type PackedBatch } from './batch.js';
 import type { EventFilter } from './filters.js';
+import { REPLAY_PULL_BATCH } from './reader.js';
 import type { Sink } from './sink.js';
 
 export interface FormatOptions extends EventFilter {
   format: 'jsonl' | 'csv';
 }
 
-/** To the formatting thread: a packed batch (batch.ts), or the end of the replay. */
-export type FormatRequest = { batch: ArrayBuffer } | { end: true };
+/**
+ * To the formatting thread: a packed batch (batch.ts), an output buffer it may fill again, or
+ * the end of the replay.
+ */
+export type FormatRequest = { batch: PackedBatch } | { recycle: ArrayBuffer } | { end: true };
 
-/** From the formatting thread, for each batch in order: its lines and how many it kept. */
+/** From the formatting thread, for each batch in order: its lines, how many, and its buffer. */
 export interface FormatReply {
   chunk: Uint8Array;
   written: number;
+  batch: ArrayBuffer;
 }
 
 /** From the formatting thread at the end: the CSV header and width (csv-spill.ts). */
@@ -20,6 +26,12 @@ export interface FormatEnd {
   header?: string;
   answerColumns: number;
 }
+
+/** Messages packed per batch: the size of one pull. */
+const BATCH_MESSAGES = REPLAY_PULL_BATCH;
+
+/** The bytes a batch starts with room for (it grows for larger messages). */
+const BATCH_BYTES = 1024 * 1024;
 
 /**
  * Batches waiting on the formatting thread or its output: enough that neither thread waits on
@@ -37,11 +49,13 @@ const WORKER = new URL(
 /**
  * Formats a replay's messages on a thread of its own (format-worker.ts): parsing, upcasting and
  * writing JSON or CSV is most of what a replay costs, and on a second core it overlaps with
- * reading from NATS. Batches go in as packed buffers; their lines come back in order and go to
- * `out`, each before more than MAX_IN_FLIGHT batches wait, so memory stays flat.
+ * reading from NATS. Messages are packed into batches that cross as one buffer; their lines come
+ * back in order and go to `out`, each before more than MAX_IN_FLIGHT batches wait, so memory
+ * stays flat. Buffers go back and forth instead of being allocated for every batch.
  */
 export class Formatter {
   private readonly worker: Worker;
+  private readonly batch = new BatchWriter(BATCH_BYTES);
   private inFlight = 0;
   private written = 0;
   private writing: Promise<void> = Promise.resolve();
@@ -68,12 +82,17 @@ export class Formatter {
     );
   }
 
-  private async write(reply: FormatReply): Promise<void> {
-    this.out.write(reply.chunk);
-    await this.out.drained();
-    this.written += reply.written;
+  private async write({ chunk, written, batch }: FormatReply): Promise<void> {
+    this.batch.recycle(batch);
+    await this.out.writeBytes(chunk);
+    this.post({ recycle: chunk.buffer as ArrayBuffer }, [chunk.buffer as ArrayBuffer]);
+    this.written += written;
     this.inFlight--;
     this.wake?.();
+  }
+
+  private post(request: FormatRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(request, transfer);
   }
 
   private fail(e: unknown): void {
@@ -86,21 +105,32 @@ export class Formatter {
     if (this.failure) throw this.failure;
   }
 
-  /** Hands a packed batch over; waits while MAX_IN_FLIGHT batches are still being formatted. */
-  async format(batch: ArrayBuffer): Promise<void> {
+  /**
+   * Packs a message; once a batch is full, hands it over and returns a promise while
+   * MAX_IN_FLIGHT batches are still being formatted (await it before the next message).
+   */
+  add(m: BatchMessage): Promise<void> | undefined {
+    this.batch.add(m);
+    if (this.batch.count < BATCH_MESSAGES && this.batch.size < BATCH_BYTES) return undefined;
+    return this.send();
+  }
+
+  private async send(): Promise<void> {
     this.throwFailure();
+    const batch = this.batch.take();
     this.inFlight++;
-    this.worker.postMessage({ batch } satisfies FormatRequest, [batch]);
+    this.post({ batch }, [batch.buffer]);
     while (this.inFlight >= MAX_IN_FLIGHT && !this.failure) {
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
     this.throwFailure();
   }
 
-  /** Waits for every batch to be written; the events kept, and the CSV header and width. */
+  /** Sends what is packed and waits for every batch to be written; the events kept, the CSV layout. */
   async finish(): Promise<FormatEnd & { written: number }> {
+    if (this.batch.count > 0) await this.send();
     const end = new Promise<FormatEnd>((resolve) => (this.ended = resolve));
-    this.worker.postMessage({ end: true } satisfies FormatRequest);
+    this.post({ end: true });
     const result = await end;
     await this.writing;
     this.throwFailure();

@@ -1,12 +1,11 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { BatchWriter } from './batch.js';
 import { CsvSpill } from './csv-spill.js';
 import type { EventFilter } from './filters.js';
 import { Formatter } from './formatter.js';
 import type { Progress } from './progress.js';
 import type { ReplayRange } from './range.js';
 import { RateLimit } from './rate.js';
-import { REPLAY_PULL_BATCH, StreamReader } from './reader.js';
+import { StreamReader } from './reader.js';
 import type { Sink } from './sink.js';
 
 export const REPLAY_FORMATS = ['jsonl', 'csv'] as const;
@@ -30,13 +29,7 @@ export interface ReplayCounts {
   written: number;
 }
 
-/** Messages packed per batch for the formatting thread: the size of one pull. */
-const BATCH_MESSAGES = REPLAY_PULL_BATCH;
-
-/** The bytes a batch starts with room for (it grows for larger messages). */
-const BATCH_BYTES = 1024 * 1024;
-
-/** Reads the range and hands it to `formatter` batch by batch; the messages read. */
+/** Reads the range and hands every message to `formatter`; the messages read. */
 async function readInto(
   reader: StreamReader,
   formatter: Formatter,
@@ -44,17 +37,13 @@ async function readInto(
   progress: Progress | null,
 ): Promise<number> {
   const limit = options.ratePerSecond ? new RateLimit(options.ratePerSecond) : null;
-  const batch = new BatchWriter(BATCH_BYTES);
   let read = 0;
   await reader.read((m) => {
     read++;
     progress?.read(m.pending);
-    batch.add(m);
-    const full = batch.count >= BATCH_MESSAGES || batch.size >= BATCH_BYTES;
-    const next = full ? formatter.format(batch.take()) : undefined;
+    const next = formatter.add(m);
     return limit ? Promise.all([next, limit.take()]).then(() => undefined) : next;
   });
-  if (batch.count > 0) await formatter.format(batch.take());
   return read;
 }
 

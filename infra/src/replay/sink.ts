@@ -61,11 +61,29 @@ export class Sink {
     return this.chunk.size >= CHUNK_SIZE ? this.flush() : undefined;
   }
 
+  /**
+   * Writes `bytes` as they are, after what the chunk holds, without copying them into it;
+   * settles once the destination has written them, so that their buffer can be used again.
+   */
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    await this.send(bytes);
+  }
+
   private async flush(): Promise<void> {
     this.throwFailure();
     if (this.chunk.size === 0) return;
-    // once() rejects should the destination fail while it is awaited.
-    if (!this.out.write(this.chunk.take())) await once(this.out, 'drain');
+    const full = this.chunk.take();
+    await this.send(full);
+    this.chunk.recycle(full.buffer);
+  }
+
+  /** Hands `bytes` to the destination; settles once it has written them. */
+  private async send(bytes: Uint8Array): Promise<void> {
+    // A write's callback comes once the bytes are written, or with the destination's error.
+    await new Promise<void>((resolve, reject) =>
+      this.out.write(bytes, (e) => (e ? reject(e) : resolve())),
+    );
     this.throwFailure();
   }
 
