@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRange } from './errors.js';
 import { replayRange } from './range.js';
-import { formatStreamTime, parseStreamTime } from './stream-time.js';
+import { deliveredNanos, formatStreamTime, parseStreamTime } from './stream-time.js';
 
 describe('stream times', () => {
   it('keep every nanosecond, whatever the zone they are written in', () => {
@@ -60,5 +60,19 @@ describe('a replay range', () => {
     refused({ since: 'monday' }, /--since must be an RFC 3339 time/);
     refused({ fromSeq: '1', since: '2026-01-31T08:00:00Z' }, /one start/);
     refused({ toSeq: '1', until: '2026-01-31T08:00:00Z' }, /one end/);
+  });
+});
+
+describe('deliveredNanos', () => {
+  it('reads the timestamp of both forms of acknowledgement subject, and nothing else', () => {
+    expect(deliveredNanos('$JS.ACK.REPORTS.c1.1.42.42.1764585759185972844.7')).toBe(
+      '1764585759185972844',
+    );
+    expect(
+      deliveredNanos('$JS.ACK.hub.ACCHASH.REPORTS.c1.1.42.42.1764585759185972844.7.r4nd0m'),
+    ).toBe('1764585759185972844');
+    for (const other of [undefined, '', '_INBOX.x.y', '$JS.ACK.REPORTS.c1.1.42.42.17x.7']) {
+      expect(deliveredNanos(other)).toBeUndefined();
+    }
   });
 });

@@ -60,7 +60,16 @@ export function formatStreamTime(nanos: bigint | string): string {
  * `ack` is not such a subject.
  */
 export function deliveredNanos(ack: string | undefined): string | undefined {
-  const tokens = ack?.split('.');
-  const nanos = tokens?.[tokens.length === 9 ? 7 : 9];
-  return nanos !== undefined && /^\d+$/.test(nanos) ? nanos : undefined;
+  if (!ack?.startsWith('$JS.ACK.')) return undefined;
+  // Found from the end, without splitting the subject: after the timestamp come the pending
+  // count and, in the 12-token form (11 dots), a random token.
+  let dots = 0;
+  for (let i = ack.indexOf('.'); i >= 0; i = ack.indexOf('.', i + 1)) dots++;
+  if (dots !== 8 && dots !== 11) return undefined;
+  let end = ack.lastIndexOf('.');
+  if (dots === 11) end = ack.lastIndexOf('.', end - 1);
+  const nanos = ack.slice(ack.lastIndexOf('.', end - 1) + 1, end);
+  return DIGITS.test(nanos) ? nanos : undefined;
 }
+
+const DIGITS = /^\d+$/;
