@@ -113,6 +113,9 @@ type EventUnion = z.ZodDiscriminatedUnion<
  */
 export type EventParser<E> = (input: unknown, context?: UpcastContext) => ParseResult<E>;
 
+/** Decodes every message a parser reads: one decoder, not one per message. */
+const utf8 = new TextDecoder();
+
 /**
  * A parser for the events of `union`: bytes, text or an already-decoded value in, the typed
  * event out, upcast to the latest version of its type with what `context` knows. Never throws
@@ -125,7 +128,7 @@ export function eventParser<U extends EventUnion>(union: U): EventParser<z.infer
   return (input, context) => {
     let value: unknown = input;
     if (typeof input === 'string' || input instanceof Uint8Array) {
-      const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
+      const text = typeof input === 'string' ? input : utf8.decode(input);
       try {
         value = JSON.parse(text);
       } catch (e) {

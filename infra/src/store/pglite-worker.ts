@@ -65,12 +65,25 @@ const WORKER_YOUNG_GENERATION_MB = 4;
  */
 const HEAP_GROWING_PERCENT = 10;
 
-let heapGrowthBounded = false;
-/** Process-wide (V8 reads it at every full collection), so it also holds the service's heap. */
-function boundHeapGrowth() {
-  if (heapGrowthBounded) return;
-  heapGrowthBounded = true;
+/**
+ * How many of PGlite's functions V8 optimizes at once (default: one per core of its thread pool).
+ * As a drain starts, V8 recompiles PostgreSQL's hottest functions with its optimizing compiler,
+ * each in tens of MB of scratch memory that the C allocator keeps afterwards: several at once
+ * made a service's peak RSS vary by 40 MB from run to run. One at a time optimizes the same
+ * functions, a little later.
+ */
+const WASM_COMPILATION_TASKS = 1;
+
+let processBounded = false;
+/**
+ * Process-wide flags, set before the first PGlite compiles: V8 reads them at every full
+ * collection and every compilation, so they also hold the service's own heap.
+ */
+function boundProcessMemory() {
+  if (processBounded) return;
+  processBounded = true;
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  setFlagsFromString(`--wasm-num-compilation-tasks=${WASM_COMPILATION_TASKS}`);
 }
 
 export interface QueryResult<T> {
@@ -114,7 +127,7 @@ export class PgliteWorker {
   readonly lost = new Promise<Error>((resolve) => (this.#lose = resolve));
 
   private constructor(dir: string | undefined) {
-    boundHeapGrowth();
+    boundProcessMemory();
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { pglite: PGLITE_MODULE, dir, settings: PGLITE_SETTINGS },

@@ -36,6 +36,8 @@ export async function applyBatch<I extends BatchItem>(
 ): Promise<Outcome<I>> {
   const unique = firstOfEachKey(items);
   const done = (applied: I[]): Outcome<I> => {
+    // The common case, a batch of new keys, has nothing to skip.
+    if (applied.length === items.length) return { applied, skipped: [], failed: [] };
     const set = new Set(applied);
     return { applied, skipped: items.filter((i) => !set.has(i)), failed: [] };
   };

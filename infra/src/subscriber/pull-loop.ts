@@ -170,12 +170,16 @@ export class Subscriber {
       }
       let batch = emptyBatch();
       try {
-        const it = (await fetching)[Symbol.asyncIterator]();
+        const messages = await fetching;
+        const it = messages[Symbol.asyncIterator]();
         fetching = undefined;
         let lingered: Promise<undefined> | undefined;
         let next = it.next();
         for (;;) {
-          const r = lingered ? await Promise.race([next, lingered]) : await next;
+          // Messages already received come without a wait: the linger is raced only when the
+          // next one has yet to arrive, not once per message of a backlog.
+          const waiting = lingered && messages.getPending() === 0;
+          const r = waiting ? await Promise.race([next, lingered]) : await next;
           if (r === undefined) {
             await this.#submit(batch); // lingered long enough; `next` is still pending
             batch = emptyBatch();

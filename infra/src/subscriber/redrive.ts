@@ -43,7 +43,7 @@ export function redriveOrigin(
 
 /** Where a delivered message lives; a redriven copy is applied as its original. */
 export function deliveredMeta(msg: JsMsg, redriven: boolean): EventMeta {
-  const copy = { stream: msg.info.stream, seq: msg.seq, subject: msg.subject };
-  const place = redriven ? redriveOrigin(msg.headers, copy) : copy;
-  return { ...place, deliveries: msg.info.deliveryCount };
+  const { stream, streamSequence: seq, deliveryCount: deliveries } = msg.info;
+  if (!redriven) return { stream, seq, subject: msg.subject, deliveries };
+  return { ...redriveOrigin(msg.headers, { stream, seq, subject: msg.subject }), deliveries };
 }

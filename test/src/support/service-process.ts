@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,21 @@ import { identity } from './identity.js';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * The node flags of the service's `start` script (`node <flags> dist/main.js`), so that a test
+ * or benchmark runs the service as `npm start` and `cohort up` do.
+ */
+async function startFlags(name: string): Promise<string[]> {
+  const pkg = JSON.parse(
+    await readFile(join(REPO_ROOT, 'services', name, 'package.json'), 'utf8'),
+  ) as { scripts?: { start?: string } };
+  const words = pkg.scripts?.start?.split(' ').filter(Boolean) ?? [];
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js') {
+    throw new Error(`services/${name}: start is not "node [flags] dist/main.js"`);
+  }
+  return words.slice(1, -1);
+}
 
 /**
  * A Cohort service started as a real process from its build (`services/<name>/dist/main.js`),
@@ -42,8 +58,12 @@ export class ServiceProcess {
     opts: { waitReady?: boolean } = {},
   ): Promise<ServiceProcess> {
     const port = await freePort();
-    // COHORT_SERVICE_NODE_FLAGS passes flags to the service's node (e.g. --cpu-prof).
-    const flags = process.env.COHORT_SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    // The node flags `npm start` gives the service, then COHORT_SERVICE_NODE_FLAGS (e.g.
+    // --cpu-prof).
+    const flags = [
+      ...(await startFlags(name)),
+      ...(process.env.COHORT_SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ];
     const main = join(REPO_ROOT, 'services', name, 'dist', 'main.js');
     const proc = spawn(process.execPath, [...flags, main], {
       env: {
