@@ -10,7 +10,6 @@ export type BatchMessage = Pick<StreamMessage, 'seq' | 'subject' | 'nanos' | 'da
 const FIXED_BYTES = 15;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A batch as it crosses to the formatting thread: a buffer and how much of it is used. */
 export interface PackedBatch {
@@ -99,7 +98,8 @@ const MAX_SPARE = 8;
 /** The messages of a batch BatchWriter packed, in order; payloads are views into its buffer. */
 export function* readBatch({ buffer, length }: PackedBatch): Generator<BatchMessage> {
   const view = new DataView(buffer);
-  const bytes = new Uint8Array(buffer);
+  // Buffer's toString decodes a short string several times faster than a TextDecoder.
+  const bytes = Buffer.from(buffer, 0, length);
   for (let at = 0; at < length;) {
     const nanosAt = at + FIXED_BYTES;
     const subjectAt = nanosAt + view.getUint8(at + 8);
@@ -107,8 +107,8 @@ export function* readBatch({ buffer, length }: PackedBatch): Generator<BatchMess
     const end = dataAt + view.getUint32(at + 11);
     yield {
       seq: view.getFloat64(at),
-      nanos: decoder.decode(bytes.subarray(nanosAt, subjectAt)),
-      subject: decoder.decode(bytes.subarray(subjectAt, dataAt)),
+      nanos: bytes.toString('latin1', nanosAt, subjectAt),
+      subject: bytes.toString('utf8', subjectAt, dataAt),
       data: bytes.subarray(dataAt, end),
     };
     at = end;
