@@ -109,7 +109,7 @@ export function* readBatch({ buffer, length }: PackedBatch): Generator<BatchMess
       seq: view.getFloat64(at),
       nanos: bytes.toString('latin1', nanosAt, subjectAt),
       subject: bytes.toString('utf8', subjectAt, dataAt),
-      data: bytes.subarray(dataAt, end),
+      data: new Uint8Array(buffer, dataAt, end - dataAt),
     };
     at = end;
   }
