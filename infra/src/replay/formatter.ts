@@ -40,6 +40,12 @@ const BATCH_BYTES = 1024 * 1024;
  */
 const MAX_IN_FLIGHT = 4;
 
+/**
+ * The formatting thread's young generation, in MB: what it allocates dies within a batch, and
+ * V8's default lets the young generation grow to tens of MB kept resident for nothing.
+ */
+const YOUNG_GENERATION_MB = 8;
+
 /** From sources (tests) the thread runs the TypeScript file; from a build, the compiled one. */
 const WORKER = new URL(
   import.meta.url.endsWith('.ts') ? './format-worker.ts' : './format-worker.js',
@@ -67,7 +73,11 @@ export class Formatter {
     options: FormatOptions,
     private readonly out: Sink,
   ) {
-    this.worker = new Worker(WORKER, { workerData: options, name: 'replay-format' });
+    this.worker = new Worker(WORKER, {
+      workerData: options,
+      name: 'replay-format',
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     this.worker.on('message', (m: FormatReply | FormatEnd) => {
       if ('chunk' in m)
         this.writing = this.writing.then(

@@ -68,13 +68,16 @@ interface Run {
 
 const REPORT_CPU = join(dirname(fileURLToPath(import.meta.url)), 'report-cpu.js');
 
-/** One reader process: its wall time from spawn to exit, its CPU time and its peak RSS. */
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+/**
+ * One reader process, `command` run as it is (the CLI by its own `#!` line, with the node flags
+ * it gives itself): its wall time from spawn to exit, its CPU time and its peak RSS.
+ */
+async function run([command, ...args]: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-replay-'));
   const cpuFile = join(dir, 'cpu');
   const start = performance.now();
-  const child = spawn(process.execPath, ['--import', REPORT_CPU, ...args], {
-    env: { ...env, BENCH_CPU_FILE: cpuFile },
+  const child = spawn(command!, args, {
+    env: { ...env, BENCH_CPU_FILE: cpuFile, NODE_OPTIONS: `--import=${REPORT_CPU}` },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -111,7 +114,7 @@ async function measure(n: number, url: string): Promise<Record<'raw' | 'jsonl' |
   for (const v of ['NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN', 'DATA_DIR']) delete env[v];
   const raw = join(dirname(fileURLToPath(import.meta.url)), 'raw-read.js');
   const readers = {
-    raw: [raw, url, STREAM],
+    raw: [process.execPath, raw, url, STREAM],
     jsonl: [BIN, 'replay', STREAM, '--out', '/dev/null'],
     csv: [BIN, 'replay', STREAM, '--format', 'csv', '--out', '/dev/null'],
   };
