@@ -1,11 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-} from 'jose';
+// jose by its parts: its index loads about 180 modules, which a CLI command pays at every start.
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
 import { z } from 'zod';
 import { envString } from '../config.js';
 import { developmentKeys } from './development-keys.js';

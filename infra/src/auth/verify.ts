@@ -1,4 +1,6 @@
-import { errors, jwtVerify, type JWSAlgorithm, type JWTPayload } from 'jose';
+import type { JWSAlgorithm, JWTPayload } from 'jose';
+import * as errors from 'jose/errors';
+import { jwtVerify } from 'jose/jwt/verify';
 import { fieldIssues } from '@cohort/contracts';
 import { CallerClaims, type Caller } from './caller.js';
 import type { TokenKeys } from './keys.js';

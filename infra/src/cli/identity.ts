@@ -1,12 +1,12 @@
 import { Role } from '@cohort/contracts';
-import { SignJWT } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
 import type { Caller } from '../auth/caller.js';
 import { developmentKeys } from '../auth/development-keys.js';
 import { AuthEnv, DEVELOPMENT_AUDIENCE, DEVELOPMENT_ISSUER, tokenKeys } from '../auth/keys.js';
 import { authorize, Forbidden, type Action, type Resource } from '../auth/policy.js';
 import { Unauthenticated, verifyToken } from '../auth/verify.js';
 import { loadConfig } from '../config.js';
-import { DEFAULT_DATA_DIR } from '../store/sql-store.js';
+import { DEFAULT_DATA_DIR } from '../data-dir.js';
 import { UsageError } from './errors.js';
 
 /** Longest life of a development token: a working day. */
