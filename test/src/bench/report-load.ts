@@ -15,19 +15,31 @@ const phones = await Promise.all(
   ),
 );
 
-/** Reports of each connection's patient, with its phone's token. */
-export function reports(url: string, seconds: number, serverPid?: number): Promise<LoadResult> {
+type Request = Parameters<typeof httpLoad>[0]['request'];
+
+/** POST /v1/reports from CONNECTIONS connections, each request as `request` makes it. */
+function reportLoad(
+  url: string,
+  seconds: number,
+  serverPid: number | undefined,
+  request: Request,
+): Promise<LoadResult> {
   return httpLoad({
     url,
     path: '/v1/reports',
     connections: CONNECTIONS,
     seconds,
     serverPid,
-    request: (i, w) => ({
-      body: JSON.stringify(reportBody('BENCH', `P${w}`, i)),
-      headers: phones[w]!,
-    }),
+    request,
   });
+}
+
+/** Reports of each connection's patient, with its phone's token. */
+export function reports(url: string, seconds: number, serverPid?: number): Promise<LoadResult> {
+  return reportLoad(url, seconds, serverPid, (i, w) => ({
+    body: JSON.stringify(reportBody('BENCH', `P${w}`, i)),
+    headers: phones[w]!,
+  }));
 }
 
 /**
@@ -43,17 +55,10 @@ export function unseenTokenReports(
   seconds: number,
   serverPid?: number,
 ): Promise<LoadResult> {
-  return httpLoad({
-    url,
-    path: '/v1/reports',
-    connections: CONNECTIONS,
-    seconds,
-    serverPid,
-    request: (i) => ({
-      body: JSON.stringify(reportBody('BENCH', `N${i % NEW_TOKENS}`, i)),
-      headers: newTokens[i % NEW_TOKENS]!,
-    }),
-  });
+  return reportLoad(url, seconds, serverPid, (i) => ({
+    body: JSON.stringify(reportBody('BENCH', `N${i % NEW_TOKENS}`, i)),
+    headers: newTokens[i % NEW_TOKENS]!,
+  }));
 }
 
 /** Signs the tokens `unseenTokenReports` sends (a second or two of CPU). */
