@@ -39,7 +39,8 @@ export async function pipelineHealth(
       lastSeq: info.state.last_seq,
     });
     for await (const c of jsm.consumers.list(name)) {
-      if (!c.config.durable_name) continue; // readers' ordered consumers come and go
+      // A consumer removed while the server pages through the list comes as null.
+      if (!c?.config.durable_name) continue; // readers' ordered consumers come and go
       consumers.push({
         stream: name,
         name: c.name,
