@@ -27,8 +27,8 @@ const decoder = new TextDecoder();
 /**
  * A message as replay reads it, parsed only as far as it is asked: its type and version come from
  * the head of its bytes (envelope-head.ts), and the whole event is parsed the first time `event`
- * is read. Most of a replay's messages are already at their latest version and, filtered by type
- * alone, are written as they were stored (`stored`): parsing is most of what a replay costs.
+ * is read. An event already at its latest version, filtered by type alone, is written as it was
+ * stored (`stored`) and never parsed: parsing is most of what formatting a line costs.
  */
 export class ReplayedMessage implements ReplayRecord {
   readonly time: string;
