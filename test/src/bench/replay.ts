@@ -25,7 +25,7 @@ import {
 } from '@cohort/infra/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { identity } from '../support/identity.js';
-import { median, peakRssMb } from './proc-stats.js';
+import { cpuSeconds, median, peakRssMb } from './proc-stats.js';
 import { REPO_ROOT } from '../support/service-process.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
@@ -63,6 +63,8 @@ async function fill(url: string, from: number, to: number): Promise<void> {
 interface Run {
   seconds: number;
   cpuSeconds: number;
+  /** What nats-server used meanwhile, serving the read. */
+  serverCpuSeconds: number;
   rssMb: number;
 }
 
@@ -72,8 +74,13 @@ const REPORT_CPU = join(dirname(fileURLToPath(import.meta.url)), 'report-cpu.js'
  * One reader process, `command` run as it is (the CLI by its own `#!` line, with the node flags
  * it gives itself): its wall time from spawn to exit, its CPU time and its peak RSS.
  */
-async function run([command, ...args]: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+async function run(
+  [command, ...args]: string[],
+  env: NodeJS.ProcessEnv,
+  natsPid: number | undefined,
+): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-replay-'));
+  const server = await cpuSeconds(natsPid);
   const cpuFile = join(dir, 'cpu');
   const start = performance.now();
   const child = spawn(command!, args, {
@@ -93,18 +100,24 @@ async function run([command, ...args]: string[], env: NodeJS.ProcessEnv): Promis
   const seconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
   if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}: ${stderr}`);
-  const cpuSeconds = Number(await readFile(cpuFile, 'utf8')) / 1e6;
+  const readerCpuSeconds = Number(await readFile(cpuFile, 'utf8')) / 1e6;
   await rm(dir, { recursive: true, force: true });
-  return { seconds, cpuSeconds, rssMb: peak };
+  const serverCpuSeconds = (await cpuSeconds(natsPid)) - server;
+  return { seconds, cpuSeconds: readerCpuSeconds, serverCpuSeconds, rssMb: peak };
 }
 
 interface Measured {
   rate: number;
   cpuMicros: number;
+  serverCpuMicros: number;
   rssMb: number;
 }
 
-async function measure(n: number, url: string): Promise<Record<'raw' | 'jsonl' | 'csv', Measured>> {
+async function measure(
+  n: number,
+  url: string,
+  natsPid: number | undefined,
+): Promise<Record<'raw' | 'jsonl' | 'csv', Measured>> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...identity.env,
@@ -121,11 +134,13 @@ async function measure(n: number, url: string): Promise<Record<'raw' | 'jsonl' |
   const runs: Record<string, Run[]> = { raw: [], jsonl: [], csv: [] };
   // Rounds interleave the readers, so a slow moment of the machine falls on all of them.
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, args] of Object.entries(readers)) runs[name]!.push(await run(args, env));
+    for (const [name, args] of Object.entries(readers))
+      runs[name]!.push(await run(args, env, natsPid));
   }
   const summary = (rs: Run[]) => ({
     rate: n / median(rs.map((r) => r.seconds)),
     cpuMicros: (median(rs.map((r) => r.cpuSeconds)) * 1e6) / n,
+    serverCpuMicros: (median(rs.map((r) => r.serverCpuSeconds)) * 1e6) / n,
     rssMb: Math.max(...rs.map((r) => r.rssMb)),
   });
   return { raw: summary(runs.raw!), jsonl: summary(runs.jsonl!), csv: summary(runs.csv!) };
@@ -148,7 +163,7 @@ async function main() {
       console.log(
         `filled to ${n.toLocaleString('en')} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
       );
-      results.push({ n, m: await measure(n, nats.url) });
+      results.push({ n, m: await measure(n, nats.url, nats.pid) });
     }
   } finally {
     await nats.dispose();
@@ -158,7 +173,7 @@ async function main() {
   const micros = (x: number) => `${x.toFixed(1)} µs`.padStart(10);
   console.log(
     `\n${'events'.padEnd(10)}${'reader'.padEnd(30)}${'rate'.padStart(12)}${'CPU/msg'.padStart(10)}` +
-      `${'peak RSS'.padStart(9)}  rate vs raw`,
+      `${'server'.padStart(10)}${'peak RSS'.padStart(9)}  rate vs raw`,
   );
   const labels = {
     raw: 'raw ordered-consumer read',
@@ -170,7 +185,7 @@ async function main() {
       const ratio = k === 'raw' ? '' : `  ${(m[k].rate / m.raw.rate).toFixed(2)}`;
       console.log(
         `${n.toLocaleString('en').padEnd(10)}${labels[k].padEnd(30)}${rate(m[k].rate)}` +
-          `${micros(m[k].cpuMicros)}${mb(m[k].rssMb)}${ratio}`,
+          `${micros(m[k].cpuMicros)}${micros(m[k].serverCpuMicros)}${mb(m[k].rssMb)}${ratio}`,
       );
     }
   }
@@ -188,6 +203,19 @@ async function main() {
         `${(lm[k].cpuMicros / lm.raw.cpuMicros).toFixed(2)}; peak RSS ` +
         `${l.toLocaleString('en')} / ${s.toLocaleString('en')}: ` +
         `${(lm[k].rssMb / sm[k].rssMb).toFixed(2)}`,
+    );
+  }
+  // The readers and nats-server share the machine's cores: a reader that needs more CPU a
+  // message than the raw read, with the server's, cannot keep up with it once they are all busy.
+  const cores = cpus().length;
+  const { m: lm } = large!;
+  const total = (k: 'raw' | 'jsonl' | 'csv') => lm[k].cpuMicros + lm[k].serverCpuMicros;
+  for (const k of ['jsonl', 'csv'] as const) {
+    const bound = Math.min(1, (cores * 1e6) / total(k) / lm.raw.rate);
+    console.log(
+      `  ${k.padEnd(6)} with nats-server, ${total(k).toFixed(1)} CPU-µs a message against the raw ` +
+        `read's ${total('raw').toFixed(1)}: on ${cores} core(s), at most ${bound.toFixed(2)} of ` +
+        'the raw rate even if nothing ever waited',
     );
   }
 }
